@@ -1,0 +1,37 @@
+EXTENSION = session
+EXTVERSION = $(shell grep default_version $(EXTENSION).control | sed "s/.*'\(.*\)'/\1/")
+
+MODULE_big = $(EXTENSION)
+OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
+
+DATA = $(wildcard sql/*--*--*.sql)
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+
+TESTS = $(wildcard test/sql/*.sql)
+REGRESS = $(patsubst test/sql/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=test
+ISOLATION_SPECS = $(wildcard test/specs/*.spec)
+ISOLATION = $(patsubst test/specs/%.spec,%,$(ISOLATION_SPECS))
+ISOLATION_OPTS = --inputdir=test
+
+PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+	-Wno-sign-compare -DSESSION_VERSION=\"$(EXTVERSION)\"
+
+PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config && echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
+	cp $< $@
+
+.PHONY: deps test demo bench stress
+deps:
+	bash test/scripts/deps.sh
+test:
+	bash test/scripts/test.sh
+demo:
+	bash test/scripts/demo.sh
+bench:
+	bash test/bench/run.sh
+stress:
+	bash test/stress/run.sh

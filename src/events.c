@@ -1,0 +1,77 @@
+/*-------------------------------------------------------------------------
+ *
+ * events.c
+ *	  NOTIFY session_events with a JSON payload.  Notifications are queued
+ *	  in the caller's transaction and delivered at commit, so nothing is sent
+ *	  for a transaction that rolls back.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "session.h"
+
+#include "commands/async.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+
+#define SESSION_EVENT_CHANNEL "session_events"
+
+static void
+append_field(StringInfo buf, const char *key, const char *value)
+{
+	appendStringInfo(buf, ",\"%s\":", key);
+	if (value == NULL)
+		appendStringInfoString(buf, "null");
+	else
+		escape_json(buf, value);
+}
+
+void
+session_notify_event(const char *event, int64 id, const char *username,
+					 const char *project, const char *node, const char *reason)
+{
+	StringInfoData buf;
+
+	if (!session_notify)
+		return;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"event\":");
+	escape_json(&buf, event);
+	appendStringInfo(&buf, ",\"id\":" INT64_FORMAT, id);
+	append_field(&buf, "username", username);
+	append_field(&buf, "project", project);
+	append_field(&buf, "node", node);
+	append_field(&buf, "reason", reason);
+	appendStringInfoChar(&buf, '}');
+
+	Async_Notify(SESSION_EVENT_CHANNEL, buf.data);
+	pfree(buf.data);
+}
+
+/*
+ * One event per row of the current SPI result, whose columns are
+ * (id, username, project, node, end_reason).
+ */
+void
+session_notify_ended_rows(const char *event)
+{
+	SPITupleTable *tt = SPI_tuptable;
+
+	if (!session_notify || tt == NULL)
+		return;
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = tt->vals[i];
+		TupleDesc	desc = tt->tupdesc;
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+
+		session_notify_event(event, id,
+							 SPI_getvalue(tup, desc, 2),
+							 SPI_getvalue(tup, desc, 3),
+							 SPI_getvalue(tup, desc, 4),
+							 SPI_getvalue(tup, desc, 5));
+	}
+}

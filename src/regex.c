@@ -1,0 +1,191 @@
+/*-------------------------------------------------------------------------
+ *
+ * regex.c
+ *	  Filters given as regular expressions that must match the whole value,
+ *	  as Java's String.matches does, in PostgreSQL's own regex flavour (ARE).
+ *
+ *	  A pattern p becomes ^(?:p)$, with a leading director (***:) or embedded
+ *	  options ((?i)) kept in front where ARE requires them.  The pattern is
+ *	  compiled once here to report errors against the parameter's name, and
+ *	  to extract a literal prefix (or an exact value) that lets the listing
+ *	  use the username index.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "session.h"
+
+#include "catalog/pg_collation.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "regex/regex.h"
+#include "utils/builtins.h"
+
+#include "regex_filter.h"
+
+/* Append s[0..len) escaped so that ARE reads it literally. */
+static void
+append_literal(StringInfo buf, const char *s, int len)
+{
+	for (int i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c < 0x80 && !isalnum(c) && c != '_' && c != ' ')
+			appendStringInfoChar(buf, '\\');
+		appendStringInfoChar(buf, (char) c);
+	}
+}
+
+/*
+ * Rewrite a user pattern into its whole-match form.  Sets *literal when the
+ * whole pattern is a literal string (***= director), which needs no regex.
+ */
+static char *
+whole_match_pattern(const char *pat, char **literal)
+{
+	StringInfoData buf;
+	const char *body = pat;
+	bool		expanded = false;
+	bool		quoted = false;
+
+	*literal = NULL;
+	initStringInfo(&buf);
+
+	if (strncmp(body, "***=", 4) == 0)
+	{
+		*literal = pstrdup(body + 4);
+		appendStringInfoString(&buf, "^(?:");
+		append_literal(&buf, *literal, strlen(*literal));
+		appendStringInfoString(&buf, ")$");
+		return buf.data;
+	}
+	if (strncmp(body, "***:", 4) == 0)
+	{
+		appendStringInfoString(&buf, "***:");
+		body += 4;
+	}
+	if (body[0] == '(' && body[1] == '?')
+	{
+		const char *p = body + 2;
+
+		while (*p && strchr("bcegimnpqstwx", *p) != NULL)
+			p++;
+		if (*p == ')' && p > body + 2)
+		{
+			/* keep the options, but apply q (literal) ourselves */
+			appendStringInfoString(&buf, "(?");
+			for (const char *o = body + 2; o < p; o++)
+			{
+				if (*o == 'q')
+					quoted = true;
+				else
+				{
+					if (*o == 'x')
+						expanded = true;
+					else if (*o == 't')
+						expanded = false;
+					appendStringInfoChar(&buf, *o);
+				}
+			}
+			appendStringInfoChar(&buf, ')');
+			if (buf.data[buf.len - 2] == '?')
+				buf.len -= 3, buf.data[buf.len] = '\0';	/* only q was given */
+			body = p + 1;
+		}
+	}
+
+	appendStringInfoString(&buf, "^(?:");
+	if (quoted)
+		append_literal(&buf, body, strlen(body));
+	else
+		appendStringInfoString(&buf, body);
+	/* in expanded syntax a trailing comment would swallow the closing ")$" */
+	if (expanded)
+		appendStringInfoChar(&buf, '\n');
+	appendStringInfoString(&buf, ")$");
+	return buf.data;
+}
+
+static char *
+wchar_to_cstring(const pg_wchar *w, size_t len)
+{
+	char	   *s = palloc(len * pg_database_encoding_max_length() + 1);
+	int			n = pg_wchar2mb_with_len(w, s, (int) len);
+
+	s[n] = '\0';
+	return s;
+}
+
+/*
+ * Prepare a filter from a user's pattern (which must not be NULL); param
+ * names the argument in error messages.
+ */
+void
+regex_filter_init(RegexFilter *f, text *pattern, const char *param)
+{
+	char	   *pat = text_to_cstring(pattern);
+	char	   *literal;
+	char	   *whole = whole_match_pattern(pat, &literal);
+	pg_wchar   *wpat;
+	int			wlen;
+	regex_t		re;
+	int			rc;
+	pg_wchar   *prefix = NULL;
+	size_t		prefix_len = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->pattern = whole;
+	if (literal != NULL)
+	{
+		f->exact = literal;
+		return;
+	}
+
+	wpat = palloc((strlen(whole) + 1) * sizeof(pg_wchar));
+	wlen = pg_mb2wchar_with_len(whole, wpat, strlen(whole));
+	rc = pg_regcomp(&re, wpat, wlen, REG_ADVANCED, DEFAULT_COLLATION_OID);
+	if (rc != REG_OKAY)
+	{
+		char		errbuf[128];
+
+		pg_regerror(rc, &re, errbuf, sizeof(errbuf));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+				 errmsg("invalid regular expression in %s: %s", param, errbuf),
+				 errdetail("The pattern was \"%s\".", pat)));
+	}
+
+	rc = pg_regprefix(&re, &prefix, &prefix_len);
+	if (rc == REG_EXACT)
+		f->exact = wchar_to_cstring(prefix, prefix_len);
+	else if (rc == REG_PREFIX && prefix_len > 0)
+		f->prefix = wchar_to_cstring(prefix, prefix_len);
+	if (prefix)
+		free(prefix);
+	pg_regfree(&re);
+}
+
+/*
+ * The smallest string greater than every string starting with prefix, in
+ * byte order (the username column uses the C collation).  NULL when there
+ * is none.
+ */
+text *
+regex_prefix_upper_bound(const char *prefix)
+{
+	int			len = strlen(prefix);
+	char	   *s = pstrdup(prefix);
+
+	while (len > 0)
+	{
+		unsigned char last = (unsigned char) s[len - 1];
+
+		if (last < 0xFF)
+		{
+			s[len - 1] = (char) (last + 1);
+			return cstring_to_text_with_len(s, len);
+		}
+		len--;
+	}
+	return NULL;
+}

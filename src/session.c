@@ -1,0 +1,23 @@
+/*-------------------------------------------------------------------------
+ *
+ * session.c
+ *	  Entry point of the session extension: one init call per subsystem.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "session.h"
+
+#include "miscadmin.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	session_guc_init();
+	session_context_init();
+	session_connections_init();
+	session_reaper_init();
+}
