@@ -9,10 +9,10 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 
 TESTS = $(wildcard test/sql/*.sql)
 REGRESS = $(patsubst test/sql/%.sql,%,$(TESTS))
-REGRESS_OPTS = --inputdir=test
+REGRESS_OPTS = --inputdir=test --load-extension=pgtap --load-extension=$(EXTENSION)
 ISOLATION_SPECS = $(wildcard test/specs/*.spec)
 ISOLATION = $(patsubst test/specs/%.spec,%,$(ISOLATION_SPECS))
-ISOLATION_OPTS = --inputdir=test
+ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -DSESSION_VERSION=\"$(EXTVERSION)\"

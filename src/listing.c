@@ -33,26 +33,33 @@ PG_FUNCTION_INFO_V1(session_get_session_user);
 	"active_pages, page_ids, recent_bytes_sent, total_bytes_sent, attributes, " \
 	"end_time, end_reason"
 
-#define PROJECT_FILTER(n) "($" #n "::text IS NULL OR project ~ $" #n ")"
+/*
+ * Each pattern has two parameter slots, one evaluated under the C collation
+ * and one under the database's; regex_filter_params fills one of them.
+ */
+#define USER_FILTER(c, d) \
+	"($" #c "::text IS NULL OR username ~ $" #c ") AND " \
+	"($" #d "::text IS NULL OR (username COLLATE \"default\") ~ $" #d ")"
+#define PROJECT_FILTER(c, d) \
+	"($" #c "::text IS NULL OR (project COLLATE \"C\") ~ $" #c ") AND " \
+	"($" #d "::text IS NULL OR project ~ $" #d ")"
 
 static SessionPlan list_exact_plan = {
 	"SELECT * FROM session.active_sessions WHERE username = $1 AND "
-	PROJECT_FILTER(2) " ORDER BY start_time, id",
-	2, {TEXTOID, TEXTOID}
+	PROJECT_FILTER(2, 3) " ORDER BY start_time, id",
+	3, {TEXTOID, TEXTOID, TEXTOID}
 };
 
 static SessionPlan list_prefix_plan = {
-	"SELECT * FROM session.active_sessions WHERE username >= $1 AND username < $2 "
-	"AND (username COLLATE \"default\") ~ $3 AND " PROJECT_FILTER(4)
-	" ORDER BY start_time, id",
-	4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	"SELECT * FROM session.active_sessions WHERE username >= $1 AND username < $2 AND "
+	USER_FILTER(3, 4) " AND " PROJECT_FILTER(5, 6) " ORDER BY start_time, id",
+	6, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
 };
 
 static SessionPlan list_scan_plan = {
 	"SELECT * FROM session.active_sessions WHERE "
-	"($1::text IS NULL OR (username COLLATE \"default\") ~ $1) AND " PROJECT_FILTER(2)
-	" ORDER BY start_time, id",
-	2, {TEXTOID, TEXTOID}
+	USER_FILTER(1, 2) " AND " PROJECT_FILTER(3, 4) " ORDER BY start_time, id",
+	4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
 };
 
 static SessionPlan open_by_id_plan = {
@@ -117,60 +124,51 @@ session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
 Datum
 session_get_session_info(PG_FUNCTION_ARGS)
 {
-	text	   *project = NULL;
 	RegexFilter user;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
-	Datum		project_pattern = (Datum) 0;
-	bool		project_null = true;
+	RegexFilter project;
+	bool		has_user = !PG_ARGISNULL(0);
+	bool		has_project = !PG_ARGISNULL(1);
+	Datum		values[6];
+	bool		nulls[6];
+	text	   *upper = NULL;
 
-	if (!PG_ARGISNULL(1))
-	{
-		RegexFilter pf;
-
-		project = PG_GETARG_TEXT_PP(1);
-		regex_filter_init(&pf, project, "project_regex");
-		project_pattern = CStringGetTextDatum(pf.pattern);
-		project_null = false;
-	}
+	/* validate both patterns before anything runs */
+	if (has_user)
+		regex_filter_init(&user, PG_GETARG_TEXT_PP(0), "username_regex");
+	if (has_project)
+		regex_filter_init(&project, PG_GETARG_TEXT_PP(1), "project_regex");
+	if (has_user && user.exact == NULL && user.prefix != NULL)
+		upper = regex_prefix_upper_bound(user.prefix);
 
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
 
-	if (PG_ARGISNULL(0))
+	if (has_user && user.exact != NULL)
 	{
-		values[0] = (Datum) 0;
-		nulls[0] = true;
-		values[1] = project_pattern;
-		nulls[1] = project_null;
-		session_exec_into_result(fcinfo, &list_scan_plan, values, nulls);
+		values[0] = CStringGetTextDatum(user.exact);
+		nulls[0] = false;
+		regex_filter_params(has_project ? &project : NULL,
+							&values[1], &nulls[1], &values[2], &nulls[2]);
+		session_exec_into_result(fcinfo, &list_exact_plan, values, nulls);
+	}
+	else if (upper != NULL)
+	{
+		values[0] = CStringGetTextDatum(user.prefix);
+		values[1] = PointerGetDatum(upper);
+		nulls[0] = nulls[1] = false;
+		regex_filter_params(user.prefix_only ? NULL : &user,
+							&values[2], &nulls[2], &values[3], &nulls[3]);
+		regex_filter_params(has_project ? &project : NULL,
+							&values[4], &nulls[4], &values[5], &nulls[5]);
+		session_exec_into_result(fcinfo, &list_prefix_plan, values, nulls);
 	}
 	else
 	{
-		regex_filter_init(&user, PG_GETARG_TEXT_PP(0), "username_regex");
-		if (user.exact)
-		{
-			values[0] = CStringGetTextDatum(user.exact);
-			values[1] = project_pattern;
-			nulls[1] = project_null;
-			session_exec_into_result(fcinfo, &list_exact_plan, values, nulls);
-		}
-		else if (user.prefix && regex_prefix_upper_bound(user.prefix) != NULL)
-		{
-			values[0] = CStringGetTextDatum(user.prefix);
-			values[1] = PointerGetDatum(regex_prefix_upper_bound(user.prefix));
-			values[2] = CStringGetTextDatum(user.pattern);
-			values[3] = project_pattern;
-			nulls[3] = project_null;
-			session_exec_into_result(fcinfo, &list_prefix_plan, values, nulls);
-		}
-		else
-		{
-			values[0] = CStringGetTextDatum(user.pattern);
-			values[1] = project_pattern;
-			nulls[1] = project_null;
-			session_exec_into_result(fcinfo, &list_scan_plan, values, nulls);
-		}
+		regex_filter_params(has_user ? &user : NULL,
+							&values[0], &nulls[0], &values[1], &nulls[1]);
+		regex_filter_params(has_project ? &project : NULL,
+							&values[2], &nulls[2], &values[3], &nulls[3]);
+		session_exec_into_result(fcinfo, &list_scan_plan, values, nulls);
 	}
 
 	SPI_finish();

@@ -41,7 +41,8 @@ append_literal(StringInfo buf, const char *s, int len)
  * whole pattern is a literal string (***= director), which needs no regex.
  */
 static char *
-whole_match_pattern(const char *pat, char **literal)
+whole_match_pattern(const char *pat, char **literal, const char **body_out,
+					bool *has_options, bool *icase)
 {
 	StringInfoData buf;
 	const char *body = pat;
@@ -49,6 +50,8 @@ whole_match_pattern(const char *pat, char **literal)
 	bool		quoted = false;
 
 	*literal = NULL;
+	*has_options = false;
+	*icase = false;
 	initStringInfo(&buf);
 
 	if (strncmp(body, "***=", 4) == 0)
@@ -72,6 +75,7 @@ whole_match_pattern(const char *pat, char **literal)
 			p++;
 		if (*p == ')' && p > body + 2)
 		{
+			*has_options = true;
 			/* keep the options, but apply q (literal) ourselves */
 			appendStringInfoString(&buf, "(?");
 			for (const char *o = body + 2; o < p; o++)
@@ -80,6 +84,10 @@ whole_match_pattern(const char *pat, char **literal)
 					quoted = true;
 				else
 				{
+					if (*o == 'i')
+						*icase = true;
+					else if (*o == 'c')
+						*icase = false;
 					if (*o == 'x')
 						expanded = true;
 					else if (*o == 't')
@@ -94,6 +102,7 @@ whole_match_pattern(const char *pat, char **literal)
 		}
 	}
 
+	*body_out = body;
 	appendStringInfoString(&buf, "^(?:");
 	if (quoted)
 		append_literal(&buf, body, strlen(body));
@@ -125,7 +134,10 @@ regex_filter_init(RegexFilter *f, text *pattern, const char *param)
 {
 	char	   *pat = text_to_cstring(pattern);
 	char	   *literal;
-	char	   *whole = whole_match_pattern(pat, &literal);
+	const char *body = pat;
+	bool		has_options;
+	bool		icase;
+	char	   *whole = whole_match_pattern(pat, &literal, &body, &has_options, &icase);
 	pg_wchar   *wpat;
 	int			wlen;
 	regex_t		re;
@@ -135,6 +147,17 @@ regex_filter_init(RegexFilter *f, text *pattern, const char *param)
 
 	memset(f, 0, sizeof(*f));
 	f->pattern = whole;
+	f->locale_sensitive = icase || strchr(body, '[') != NULL;
+	for (const char *c = body; *c && !f->locale_sensitive; c++)
+	{
+		/* class and word-boundary escapes (\w, \d, \m, ...) follow the locale */
+		if (c[0] == '\\' && c[1] != '\0')
+		{
+			if (isalpha((unsigned char) c[1]))
+				f->locale_sensitive = true;
+			c++;
+		}
+	}
 	if (literal != NULL)
 	{
 		f->exact = literal;
@@ -159,7 +182,15 @@ regex_filter_init(RegexFilter *f, text *pattern, const char *param)
 	if (rc == REG_EXACT)
 		f->exact = wchar_to_cstring(prefix, prefix_len);
 	else if (rc == REG_PREFIX && prefix_len > 0)
+	{
+		size_t		plen;
+
 		f->prefix = wchar_to_cstring(prefix, prefix_len);
+		/* "abc.*" means exactly "starts with abc": the index range says it all */
+		plen = strlen(f->prefix);
+		f->prefix_only = !has_options && strlen(body) == plen + 2 &&
+			strncmp(body, f->prefix, plen) == 0 && strcmp(body + plen, ".*") == 0;
+	}
 	if (prefix)
 		free(prefix);
 	pg_regfree(&re);
@@ -188,4 +219,31 @@ regex_prefix_upper_bound(const char *prefix)
 		len--;
 	}
 	return NULL;
+}
+
+/*
+ * Pass the pattern to a listing query in the slot of the right collation:
+ * patterns whose meaning cannot depend on the locale run under the C
+ * collation, which is faster; the others under the database's.
+ */
+void
+regex_filter_params(const RegexFilter *f, Datum *c_value, bool *c_null,
+					Datum *default_value, bool *default_null)
+{
+	*c_null = true;
+	*default_null = true;
+	*c_value = (Datum) 0;
+	*default_value = (Datum) 0;
+	if (f == NULL || f->pattern == NULL)
+		return;
+	if (f->locale_sensitive)
+	{
+		*default_value = CStringGetTextDatum(f->pattern);
+		*default_null = false;
+	}
+	else
+	{
+		*c_value = CStringGetTextDatum(f->pattern);
+		*c_null = false;
+	}
 }

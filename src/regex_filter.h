@@ -13,7 +13,13 @@ typedef struct RegexFilter
 	char	   *pattern;		/* the whole-match ARE */
 	char	   *exact;			/* the only value that matches, if any */
 	char	   *prefix;			/* a literal prefix of every match, if any */
+	bool		prefix_only;	/* every value starting with prefix matches */
+	bool		locale_sensitive;	/* result may depend on the collation */
 } RegexFilter;
+
+/* The pattern as parameters of a listing query: C-collation or default slot */
+extern void regex_filter_params(const RegexFilter *f, Datum *c_value, bool *c_null,
+								Datum *default_value, bool *default_null);
 
 extern void regex_filter_init(RegexFilter *f, text *pattern, const char *param);
 extern text *regex_prefix_upper_bound(const char *prefix);

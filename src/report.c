@@ -15,6 +15,7 @@
 #include "session.h"
 
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -22,6 +23,7 @@
 #include "regex_filter.h"
 
 PG_FUNCTION_INFO_V1(session_concurrency);
+PG_FUNCTION_INFO_V1(session_elapsed_ms);
 
 /* More buckets than this is almost certainly a mistake in the bucket size */
 #define MAX_BUCKETS 100000
@@ -107,4 +109,21 @@ session_concurrency(PG_FUNCTION_ARGS)
 	session_exec_into_result(fcinfo, &concurrency_plan, values, nulls);
 	SPI_finish();
 	return (Datum) 0;
+}
+
+/*
+ * Whole milliseconds between two times, for uptime_ms and last_comm_ms.
+ * Integer arithmetic: computed for every listed row.
+ */
+Datum
+session_elapsed_ms(PG_FUNCTION_ARGS)
+{
+	TimestampTz from_time = PG_GETARG_TIMESTAMPTZ(0);
+	TimestampTz to_time = PG_GETARG_TIMESTAMPTZ(1);
+	int64		diff;
+
+	if (TIMESTAMP_NOT_FINITE(from_time) || TIMESTAMP_NOT_FINITE(to_time) ||
+		pg_sub_s64_overflow(to_time, from_time, &diff))
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(diff / 1000);
 }
