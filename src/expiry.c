@@ -308,7 +308,9 @@ session_purge_history(PG_FUNCTION_ARGS)
 
 	session_require_arg(fcinfo, 0, "older_than");
 	older_than = PG_GETARG_INTERVAL_P(0);
-	if (older_than->time < 0 || older_than->day < 0 || older_than->month < 0)
+	if (DatumGetBool(DirectFunctionCall2(interval_lt, PointerGetDatum(older_than),
+										 DirectFunctionCall7(make_interval, 0, 0, 0, 0, 0, 0,
+															 Float8GetDatum(0.0)))))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("older_than must not be negative")));

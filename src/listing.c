@@ -38,20 +38,21 @@ PG_FUNCTION_INFO_V1(session_get_session_user);
  * and one under the database's; regex_filter_params fills one of them.
  */
 #define USER_FILTER(c, d) \
-	"($" #c "::text IS NULL OR username ~ $" #c ") AND " \
-	"($" #d "::text IS NULL OR (username COLLATE \"default\") ~ $" #d ")"
+	"($" #c "::text IS NULL OR (username COLLATE \"C\") ~ $" #c ") AND " \
+	"($" #d "::text IS NULL OR username ~ $" #d ")"
 #define PROJECT_FILTER(c, d) \
 	"($" #c "::text IS NULL OR (project COLLATE \"C\") ~ $" #c ") AND " \
 	"($" #d "::text IS NULL OR project ~ $" #d ")"
 
 static SessionPlan list_exact_plan = {
-	"SELECT * FROM session.active_sessions WHERE username = $1 AND "
+	"SELECT * FROM session.active_sessions WHERE (username COLLATE \"C\") = $1 AND "
 	PROJECT_FILTER(2, 3) " ORDER BY start_time, id",
 	3, {TEXTOID, TEXTOID, TEXTOID}
 };
 
 static SessionPlan list_prefix_plan = {
-	"SELECT * FROM session.active_sessions WHERE username >= $1 AND username < $2 AND "
+	"SELECT * FROM session.active_sessions "
+	"WHERE (username COLLATE \"C\") >= $1 AND (username COLLATE \"C\") < $2 AND "
 	USER_FILTER(3, 4) " AND " PROJECT_FILTER(5, 6) " ORDER BY start_time, id",
 	6, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
 };

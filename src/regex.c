@@ -80,6 +80,11 @@ whole_match_pattern(const char *pat, char **literal, const char **body_out,
 			appendStringInfoString(&buf, "(?");
 			for (const char *o = body + 2; o < p; o++)
 			{
+				if (*o == 'b' || *o == 'e')
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+							 errmsg("embedded option \"%c\" is not supported", *o),
+							 errdetail("Filters use PostgreSQL's advanced regular expressions (AREs).")));
 				if (*o == 'q')
 					quoted = true;
 				else
@@ -125,6 +130,29 @@ wchar_to_cstring(const pg_wchar *w, size_t len)
 	return s;
 }
 
+/* Compile an ARE, raising 2201B naming the parameter when it is invalid. */
+static void
+compile_or_report(regex_t *re, const char *pattern, const char *param,
+				  const char *user_pattern)
+{
+	int			len = strlen(pattern);
+	pg_wchar   *wpat = palloc((len + 1) * sizeof(pg_wchar));
+	int			wlen = pg_mb2wchar_with_len(pattern, wpat, len);
+	int			rc = pg_regcomp(re, wpat, wlen, REG_ADVANCED, DEFAULT_COLLATION_OID);
+
+	pfree(wpat);
+	if (rc != REG_OKAY)
+	{
+		char		errbuf[128];
+
+		pg_regerror(rc, re, errbuf, sizeof(errbuf));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+				 errmsg("invalid regular expression in %s: %s", param, errbuf),
+				 errdetail("The pattern was \"%s\".", user_pattern)));
+	}
+}
+
 /*
  * Prepare a filter from a user's pattern (which must not be NULL); param
  * names the argument in error messages.
@@ -138,8 +166,6 @@ regex_filter_init(RegexFilter *f, text *pattern, const char *param)
 	bool		has_options;
 	bool		icase;
 	char	   *whole = whole_match_pattern(pat, &literal, &body, &has_options, &icase);
-	pg_wchar   *wpat;
-	int			wlen;
 	regex_t		re;
 	int			rc;
 	pg_wchar   *prefix = NULL;
@@ -164,19 +190,13 @@ regex_filter_init(RegexFilter *f, text *pattern, const char *param)
 		return;
 	}
 
-	wpat = palloc((strlen(whole) + 1) * sizeof(pg_wchar));
-	wlen = pg_mb2wchar_with_len(whole, wpat, strlen(whole));
-	rc = pg_regcomp(&re, wpat, wlen, REG_ADVANCED, DEFAULT_COLLATION_OID);
-	if (rc != REG_OKAY)
-	{
-		char		errbuf[128];
-
-		pg_regerror(rc, &re, errbuf, sizeof(errbuf));
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
-				 errmsg("invalid regular expression in %s: %s", param, errbuf),
-				 errdetail("The pattern was \"%s\".", pat)));
-	}
+	/*
+	 * Compile the user's pattern as given first: wrapping an unbalanced one
+	 * like "a)|(b" would turn it into a different, valid pattern.
+	 */
+	compile_or_report(&re, pat, param, pat);
+	pg_regfree(&re);
+	compile_or_report(&re, whole, param, pat);
 
 	rc = pg_regprefix(&re, &prefix, &prefix_len);
 	if (rc == REG_EXACT)

@@ -8,6 +8,7 @@
 #include "session.h"
 
 #include "miscadmin.h"
+#include "utils/guc.h"
 
 PG_MODULE_MAGIC;
 
@@ -20,4 +21,7 @@ _PG_init(void)
 	session_context_init();
 	session_connections_init();
 	session_reaper_init();
+
+	/* after every session.* setting is defined: refuse misspelt ones */
+	MarkGUCPrefixReserved("session");
 }

@@ -84,8 +84,7 @@ session_check_scope(text *scope)
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown scope \"%s\"", s),
-			 errhint("The scope is one of browser, designer, ios, android, client or clientless.")));
+			 errmsg("unknown scope \"%s\": the scope is one of browser, designer, ios, android, client or clientless", s)));
 }
 
 void
