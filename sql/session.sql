@@ -457,12 +457,28 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION session.backend_contexts() IS
 	'The user context and attached session of every backend that has one (needs shared_preload_libraries = ''session'')';
 
-CREATE VIEW session.connections AS
+-- pg_stat_activity hides other roles' backends' details from unprivileged
+-- roles, so readers list connections through this function
+CREATE FUNCTION session.connection_list(OUT pid integer, OUT usename name,
+										OUT application_name text, OUT client_addr inet,
+										OUT backend_start timestamptz, OUT state text,
+										OUT user_context text, OUT session_id bigint)
+RETURNS SETOF record
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
 	SELECT a.pid, a.usename, a.application_name, a.client_addr, a.backend_start,
 		   a.state, c.user_context, c.session_id
 	FROM pg_catalog.pg_stat_activity a
 	LEFT JOIN session.backend_contexts() c ON c.pid = a.pid
-	WHERE a.backend_type = 'client backend';
+	WHERE a.backend_type = 'client backend'
+$$;
+
+COMMENT ON FUNCTION session.connection_list() IS
+	'Every client backend with its user context and attached session (the rows of session.connections)';
+
+CREATE VIEW session.connections AS
+	SELECT * FROM session.connection_list();
 
 COMMENT ON VIEW session.connections IS
 	'Every client backend with the user context and session it acts for (needs shared_preload_libraries = ''session'')';
@@ -486,6 +502,25 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION session.concurrency(timestamptz, timestamptz, interval, text) IS
 	'Per bucket and project: the most sessions open at one moment (true overlap) and the distinct users, from open and ended sessions';
 
+-- The views' session_info columns mean what the row type's columns mean
+DO $comments$
+DECLARE
+	col record;
+BEGIN
+	FOR col IN
+		SELECT a.attname, pg_catalog.col_description(t.typrelid, a.attnum) AS description
+		FROM pg_catalog.pg_type t
+		JOIN pg_catalog.pg_attribute a ON a.attrelid = t.typrelid AND a.attnum > 0
+		WHERE t.oid = 'session.session_info'::pg_catalog.regtype
+	LOOP
+		EXECUTE pg_catalog.format('COMMENT ON COLUMN session.active_sessions.%I IS %L',
+								  col.attname, col.description);
+		EXECUTE pg_catalog.format('COMMENT ON COLUMN session.history.%I IS %L',
+								  col.attname, col.description);
+	END LOOP;
+END
+$comments$;
+
 -------------------------------------------------------------------------------
 -- Privileges
 -------------------------------------------------------------------------------
@@ -497,13 +532,14 @@ GRANT USAGE ON SCHEMA session TO PUBLIC;
 
 GRANT EXECUTE ON FUNCTION session.get_user_context() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION session.current_session_id() TO PUBLIC;
-GRANT EXECUTE ON FUNCTION session.elapsed_ms(timestamptz, timestamptz) TO PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
 	session.get_session_info(text, text),
 	session.get_session_info(bigint),
 	session.get_session_user(bigint),
 	session.backend_contexts(),
+	session.connection_list(),
+	session.elapsed_ms(timestamptz, timestamptz),
 	session.concurrency(timestamptz, timestamptz, interval, text)
 TO session_reader;
 GRANT SELECT ON session.active_sessions, session.history, session.project_usage,

@@ -5,6 +5,11 @@
  *	  in the caller's transaction and delivered at commit, so nothing is sent
  *	  for a transaction that rolls back.
  *
+ *	  NOTIFY serializes the commits of every notifying transaction of the
+ *	  database, so when the library is preloaded a utility hook counts the
+ *	  backends that ran LISTEN session_events, and nothing is queued while
+ *	  there are none.
+ *
  *-------------------------------------------------------------------------
  */
 #include "session.h"
@@ -13,8 +18,42 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
 
 #define SESSION_EVENT_CHANNEL "session_events"
+
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+static void
+events_process_utility(PlannedStmt *pstmt, const char *queryString,
+					   bool readOnlyTree, ProcessUtilityContext context,
+					   ParamListInfo params, QueryEnvironment *queryEnv,
+					   DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+
+	if (IsA(stmt, ListenStmt) &&
+		strcmp(((ListenStmt *) stmt)->conditionname, SESSION_EVENT_CHANNEL) == 0)
+		session_connections_mark_listening();
+
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context,
+							 params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+void
+session_events_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = events_process_utility;
+}
 
 static void
 append_field(StringInfo buf, const char *key, const char *value)
@@ -32,7 +71,7 @@ session_notify_event(const char *event, int64 id, const char *username,
 {
 	StringInfoData buf;
 
-	if (!session_notify)
+	if (!session_notify || !session_connections_maybe_listened())
 		return;
 
 	initStringInfo(&buf);
@@ -58,7 +97,7 @@ session_notify_ended_rows(const char *event)
 {
 	SPITupleTable *tt = SPI_tuptable;
 
-	if (!session_notify || tt == NULL)
+	if (!session_notify || tt == NULL || !session_connections_maybe_listened())
 		return;
 
 	for (uint64 i = 0; i < SPI_processed; i++)

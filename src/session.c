@@ -20,6 +20,7 @@ _PG_init(void)
 	session_guc_init();
 	session_context_init();
 	session_connections_init();
+	session_events_init();
 	session_reaper_init();
 
 	/* after every session.* setting is defined: refuse misspelt ones */

@@ -97,6 +97,9 @@ extern void session_context_init(void);
 extern void session_connections_init(void);
 extern void session_connections_publish(const char *user_context, int64 session_id);
 extern bool session_connections_available(void);
+extern void session_connections_mark_listening(void);
+extern bool session_connections_maybe_listened(void);
+extern void session_events_init(void);
 
 /* reaper.c */
 extern void session_reaper_init(void);
