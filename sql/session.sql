@@ -87,9 +87,12 @@ CREATE TABLE session.ended_sessions (
 	end_reason			text NOT NULL
 ) PARTITION BY RANGE (end_time);
 
-CREATE INDEX ended_sessions_id_idx ON session.ended_sessions (id);
-
 CREATE TABLE session.ended_sessions_default PARTITION OF session.ended_sessions DEFAULT;
+
+-- Each partition has its own index on id (created with the partition), not
+-- a partitioned index: pg_restore recreates the extension's objects first,
+-- and an index on the parent would collide with the dumped partition indexes.
+CREATE INDEX ended_sessions_default_id_idx ON session.ended_sessions_default (id);
 
 -- pg_dump keeps the rows of these tables (daily partitions created later are
 -- ordinary tables and are dumped like any other)

@@ -166,7 +166,7 @@ run_ddl(const char *sql)
  * are not free right now, so it never waits behind the application.
  */
 static void
-create_day_partition(Oid nsp, int day)
+create_day_partition(Oid nsp, int day, int today)
 {
 	char		name[NAMEDATALEN];
 	char		lo[64];
@@ -180,7 +180,16 @@ create_day_partition(Oid nsp, int day)
 
 	if (!OidIsValid(parent) || OidIsValid(get_relname_relid(name, nsp)))
 		return;
-	if (!ConditionalLockRelationOid(parent, ShareUpdateExclusiveLock))
+
+	/*
+	 * A session ending right now may already have chosen the default
+	 * partition for its row; attaching the partition that covers now would
+	 * make that row violate the default partition's new constraint.  So for
+	 * today (or a past day) wait for no writer at all, skipping the day if
+	 * any is active; future days cannot receive current rows.
+	 */
+	if (!ConditionalLockRelationOid(parent, day <= today ? ShareRowExclusiveLock
+									: ShareUpdateExclusiveLock))
 		return;
 	if (OidIsValid(deflt) && !ConditionalLockRelationOid(deflt, AccessExclusiveLock))
 		return;
@@ -205,6 +214,11 @@ create_day_partition(Oid nsp, int day)
 						 lo, hi, quote_identifier(name));
 		run_ddl(sql.data);
 	}
+
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE INDEX %s ON session.%s (id)",
+					 quote_identifier(psprintf("%s_id_idx", name)), quote_identifier(name));
+	run_ddl(sql.data);
 
 	resetStringInfo(&sql);
 	appendStringInfo(&sql,
@@ -234,7 +248,7 @@ session_maintain_partitions(void)
 	if (!OidIsValid(nsp))
 		return;
 	for (int day = today; day <= today + PARTITION_DAYS_AHEAD; day++)
-		create_day_partition(nsp, day);
+		create_day_partition(nsp, day, today);
 }
 
 /*
