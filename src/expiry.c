@@ -47,7 +47,7 @@ static SessionPlan expire_plan = {
 	"   THEN $2 > 0 AND last_comm <= " TS_NOW " - " SECONDS(2)
 	"   ELSE ($1 > 0 AND last_comm <= " TS_NOW " - " SECONDS(1) ")"
 	"     OR ($3 > 0 AND start_time <= " TS_NOW " - " SECONDS(3) ") END"
-	" LIMIT $4 FOR UPDATE SKIP LOCKED),"
+	" AND id > $5 ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED),"
 	" d AS (DELETE FROM session.sessions s USING v WHERE s.id = v.id RETURNING s.*, v.reason)"
 	" INSERT INTO session.ended_sessions (id, uuid, username, authenticated, project, address,"
 	"  scope, client_id, user_agent, node, start_time, last_comm, page_ids, recent_bytes_sent,"
@@ -56,7 +56,7 @@ static SessionPlan expire_plan = {
 	"  node, start_time, last_comm, page_ids, recent_bytes_sent, total_bytes_sent, attributes,"
 	"  GREATEST(" TS_NOW ", start_time), reason FROM d"
 	" RETURNING id, username, project, node, end_reason",
-	4, {INT4OID, INT4OID, INT4OID, INT4OID}
+	5, {INT4OID, INT4OID, INT4OID, INT4OID, INT8OID}
 };
 
 static SessionPlan purge_rows_plan = {
@@ -72,18 +72,33 @@ static SessionPlan partitions_plan = {
 	0, {0}
 };
 
-/* One batch of expiry; the caller has an SPI connection. */
+/*
+ * One batch of expiry, over sessions with id > *after in id order; advances
+ * *after past the batch.  Each batch resumes where the previous one ended, so
+ * a pass reads every open session once, not once per batch.  The caller has
+ * an SPI connection.
+ */
 static int
-expire_batch(void)
+expire_batch(int64 *after)
 {
-	Datum		values[4];
+	Datum		values[5];
 	int			n;
 
 	values[0] = Int32GetDatum(session_idle_timeout);
 	values[1] = Int32GetDatum(session_clientless_idle_timeout);
 	values[2] = Int32GetDatum(session_max_lifetime);
 	values[3] = Int32GetDatum(SESSION_END_BATCH);
-	n = session_exec(&expire_plan, values, NULL, false, 0);
+	values[4] = Int64GetDatum(*after);
+	n = session_exec_nestloop(&expire_plan, values, NULL);
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (id > *after)
+			*after = id;
+	}
 	session_notify_ended_rows("expire");
 	return n;
 }
@@ -97,6 +112,7 @@ int64
 session_expire_now(bool per_batch_commit)
 {
 	int64		total = 0;
+	int64		after = 0;
 	int			n;
 
 	if (session_idle_timeout == 0 && session_max_lifetime == 0 &&
@@ -113,7 +129,7 @@ session_expire_now(bool per_batch_commit)
 			PushActiveSnapshot(GetTransactionSnapshot());
 		}
 		SPI_connect();
-		n = expire_batch();
+		n = expire_batch(&after);
 		SPI_finish();
 		if (per_batch_commit)
 		{

@@ -20,7 +20,6 @@
 #include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
 PG_FUNCTION_INFO_V1(session_open_session);
@@ -352,29 +351,6 @@ int8_array_arg(ArrayType *arr, const char *name, Datum **elems)
 }
 
 /*
- * Run a statement that joins the sorted id array to session.sessions so that
- * rows are locked in id order: the plan is made to be a nested loop driven by
- * the array.  Two batches that share ids then lock them in the same order and
- * cannot deadlock, whatever plan the cache holds.
- */
-static int64
-exec_in_id_order(SessionPlan *sp, Datum *values)
-{
-	int			nestlevel = NewGUCNestLevel();
-	int64		n;
-
-	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	n = session_exec(sp, values, NULL, false, 0);
-	AtEOXact_GUC(true, nestlevel);
-	return n;
-}
-
-/*
  * Heartbeat many sessions in one statement.  Ids are sorted and duplicates
  * merged first, so concurrent batches lock rows in the same order.
  */
@@ -440,7 +416,7 @@ session_heartbeat_many(PG_FUNCTION_ARGS)
 	values[1] = PointerGetDatum(construct_array(out_bytes, m, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
 	SPI_connect();
-	touched = exec_in_id_order(&heartbeat_many_plan, values);
+	touched = session_exec_nestloop(&heartbeat_many_plan, values, NULL);
 	SPI_finish();
 	PG_RETURN_INT64(touched);
 }
@@ -540,7 +516,7 @@ session_close_node_sessions(PG_FUNCTION_ARGS)
 	do
 	{
 		CHECK_FOR_INTERRUPTS();
-		n = session_exec(&end_node_plan, values, NULL, false, 0);
+		n = session_exec_nestloop(&end_node_plan, values, NULL);
 		session_notify_ended_rows("close");
 		total += n;
 	} while (n == SESSION_END_BATCH);

@@ -72,6 +72,7 @@ typedef struct SessionPlan
 extern SPIPlanPtr session_plan(SessionPlan *sp);
 extern int	session_exec(SessionPlan *sp, Datum *values, const char *nulls,
 						 bool read_only, long tcount);
+extern int	session_exec_nestloop(SessionPlan *sp, Datum *values, const char *nulls);
 
 /* listing.c: run a read-only statement into a set-returning function's result */
 extern void session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
