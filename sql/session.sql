@@ -211,8 +211,7 @@ CREATE FUNCTION session.open_session(username text, project text,
 									 attributes jsonb DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'session_open_session'
-LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION session.open_session(text, text, inet, text, text, text, text, jsonb) IS
 	'Opens a session and returns its id. A NULL username opens an unauthenticated session.';
@@ -220,8 +219,7 @@ COMMENT ON FUNCTION session.open_session(text, text, inet, text, text, text, tex
 CREATE FUNCTION session.set_session_user(session_id bigint, username text)
 RETURNS void
 AS 'MODULE_PATHNAME', 'session_set_session_user'
-LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION session.set_session_user(bigint, text) IS
 	'Logs a user in to an open session, or out of it with NULL (the session becomes Unauthenticated)';
@@ -230,8 +228,7 @@ CREATE FUNCTION session.heartbeat(session_id bigint, bytes_sent bigint DEFAULT 0
 								  page_ids text[] DEFAULT NULL)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'session_heartbeat'
-LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION session.heartbeat(bigint, bigint, text[]) IS
 	'Records a communication: moves last_comm forward, adds bytes_sent, replaces page_ids when given. False when the session is not open.';
@@ -239,8 +236,7 @@ COMMENT ON FUNCTION session.heartbeat(bigint, bigint, text[]) IS
 CREATE FUNCTION session.heartbeat(session_ids bigint[], bytes_sent bigint[] DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'session_heartbeat_many'
-LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION session.heartbeat(bigint[], bigint[]) IS
 	'Heartbeats many sessions in one call; bytes_sent, when given, pairs with session_ids. Returns how many open sessions were touched.';
@@ -248,8 +244,7 @@ COMMENT ON FUNCTION session.heartbeat(bigint[], bigint[]) IS
 CREATE FUNCTION session.close_session(session_id bigint, reason text DEFAULT 'logout')
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'session_close_session'
-LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION session.close_session(bigint, text) IS
 	'Ends a session with the given reason; false when it had already ended';
@@ -259,8 +254,7 @@ CREATE FUNCTION session.open_clientless_session(username text, project text DEFA
 												attributes jsonb DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'session_open_clientless_session'
-LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION session.open_clientless_session(text, text, text, jsonb) IS
 	'Opens a server-side session acting on behalf of a user; it stays open until closed';
@@ -268,8 +262,7 @@ COMMENT ON FUNCTION session.open_clientless_session(text, text, text, jsonb) IS
 CREATE FUNCTION session.close_clientless_session(session_id bigint)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'session_close_clientless_session'
-LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION session.close_clientless_session(bigint) IS
 	'Ends a clientless session with reason closed; false when it had already ended';
@@ -282,8 +275,7 @@ CREATE FUNCTION session.get_session_info(username_regex text DEFAULT NULL,
 										 project_regex text DEFAULT NULL)
 RETURNS SETOF session.session_info
 AS 'MODULE_PATHNAME', 'session_get_session_info'
-LANGUAGE C STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE C STABLE PARALLEL RESTRICTED
 ROWS 100;
 
 COMMENT ON FUNCTION session.get_session_info(text, text) IS
@@ -292,8 +284,7 @@ COMMENT ON FUNCTION session.get_session_info(text, text) IS
 CREATE FUNCTION session.get_session_info(session_id bigint)
 RETURNS session.session_info
 AS 'MODULE_PATHNAME', 'session_get_session_info_by_id'
-LANGUAGE C STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION session.get_session_info(bigint) IS
 	'One session by id, open or ended; SE404 when there is no such session';
@@ -301,8 +292,7 @@ COMMENT ON FUNCTION session.get_session_info(bigint) IS
 CREATE FUNCTION session.get_session_user(session_id bigint)
 RETURNS text
 AS 'MODULE_PATHNAME', 'session_get_session_user'
-LANGUAGE C STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION session.get_session_user(bigint) IS
 	'The user of a session, open or ended (''Unauthenticated'' if nobody is logged in); SE404 when there is no such session';
@@ -338,8 +328,7 @@ COMMENT ON FUNCTION session.reset_user_context() IS
 CREATE FUNCTION session.attach_session(session_id bigint, is_local boolean DEFAULT false)
 RETURNS text
 AS 'MODULE_PATHNAME', 'session_attach_session'
-LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION session.attach_session(bigint, boolean) IS
 	'Links this connection to an open session: the user context becomes its user and current_session_id() its id. Returns the previous user context.';
@@ -359,8 +348,7 @@ COMMENT ON FUNCTION session.current_session_id() IS
 CREATE FUNCTION session.terminate_session(session_id bigint, reason text DEFAULT 'terminated')
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'session_terminate_session'
-LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION session.terminate_session(bigint, text) IS
 	'Ends any session (an administrator''s close); false when it had already ended';
@@ -368,8 +356,7 @@ COMMENT ON FUNCTION session.terminate_session(bigint, text) IS
 CREATE FUNCTION session.close_node_sessions(node text, reason text DEFAULT 'node_shutdown')
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'session_close_node_sessions'
-LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION session.close_node_sessions(text, text) IS
 	'Ends every open session of an application node (for example when it restarts); returns how many';
@@ -377,8 +364,7 @@ COMMENT ON FUNCTION session.close_node_sessions(text, text) IS
 CREATE FUNCTION session.expire_sessions()
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'session_expire_sessions'
-LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION session.expire_sessions() IS
 	'Applies session.idle_timeout, session.max_lifetime and session.clientless_idle_timeout now; returns how many sessions it ended';
@@ -386,8 +372,7 @@ COMMENT ON FUNCTION session.expire_sessions() IS
 CREATE FUNCTION session.purge_history(older_than interval)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'session_purge_history'
-LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION session.purge_history(interval) IS
 	'Removes ended sessions whose end_time is older than now() - older_than, dropping whole daily partitions; returns how many sessions it removed';
@@ -499,8 +484,7 @@ CREATE FUNCTION session.concurrency(from_time timestamptz, to_time timestamptz,
 									project_regex text DEFAULT NULL)
 RETURNS TABLE (bucket_start timestamptz, project text, peak_sessions integer, distinct_users integer)
 AS 'MODULE_PATHNAME', 'session_concurrency'
-LANGUAGE C STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION session.concurrency(timestamptz, timestamptz, interval, text) IS
 	'Per bucket and project: the most sessions open at one moment (true overlap) and the distinct users, from open and ended sessions';

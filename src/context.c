@@ -198,14 +198,15 @@ session_reset_user_context(PG_FUNCTION_ARGS)
 Datum
 session_attach_session(PG_FUNCTION_ARGS)
 {
+	MemoryContext callercxt = CurrentMemoryContext;
+	SessionSpi	spi;
 	int64		id;
 	bool		is_local;
 	bool		prev_null;
 	Datum		prev = current_context_datum(fcinfo, &prev_null);
 	Datum		values[1];
 	bool		isnull;
-	bool		authenticated;
-	char	   *username;
+	char	   *username = "";
 	char		idbuf[32];
 
 	session_require_arg(fcinfo, 0, "session_id");
@@ -214,19 +215,21 @@ session_attach_session(PG_FUNCTION_ARGS)
 	is_local = PG_GETARG_BOOL(1);
 	values[0] = Int64GetDatum(id);
 
-	SPI_connect();
+	session_spi_connect(&spi);
 	if (session_exec(&attach_plan, values, NULL, false, 1) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_SESSION_NOT_FOUND),
 				 errmsg("session " INT64_FORMAT " not found", id),
 				 errdetail("Only open sessions can be attached.")));
-	authenticated = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	username = authenticated ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : "";
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+		username = MemoryContextStrdup(callercxt,
+									   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	session_spi_finish(&spi);
 
+	/* the settings change as the caller, outside the owner's context */
 	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, id);
 	set_protected(SESSION_ID_GUC, idbuf, is_local);
 	set_protected(USER_CONTEXT_GUC, username, is_local);
-	SPI_finish();
 
 	if (prev_null)
 		PG_RETURN_NULL();

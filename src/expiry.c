@@ -111,6 +111,7 @@ expire_batch(int64 *after)
 int64
 session_expire_now(bool per_batch_commit)
 {
+	SessionSpi	spi;
 	int64		total = 0;
 	int64		after = 0;
 	int			n;
@@ -128,9 +129,9 @@ session_expire_now(bool per_batch_commit)
 			StartTransactionCommand();
 			PushActiveSnapshot(GetTransactionSnapshot());
 		}
-		SPI_connect();
+		session_spi_connect(&spi);
 		n = expire_batch(&after);
-		SPI_finish();
+		session_spi_finish(&spi);
 		if (per_batch_commit)
 		{
 			PopActiveSnapshot();
@@ -320,11 +321,12 @@ session_purge_older_than(TimestampTz cutoff)
 Datum
 session_expire_sessions(PG_FUNCTION_ARGS)
 {
+	SessionSpi	spi;
 	int64		n;
 
-	SPI_connect();
+	session_spi_connect(&spi);
 	session_maintain_partitions();
-	SPI_finish();
+	session_spi_finish(&spi);
 	n = session_expire_now(false);
 	PG_RETURN_INT64(n);
 }
@@ -332,6 +334,7 @@ session_expire_sessions(PG_FUNCTION_ARGS)
 Datum
 session_purge_history(PG_FUNCTION_ARGS)
 {
+	SessionSpi	spi;
 	Interval   *older_than;
 	TimestampTz cutoff;
 	int64		removed;
@@ -348,8 +351,8 @@ session_purge_history(PG_FUNCTION_ARGS)
 	cutoff = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
 													 TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
 													 PointerGetDatum(older_than)));
-	SPI_connect();
+	session_spi_connect(&spi);
 	removed = session_purge_older_than(cutoff);
-	SPI_finish();
+	session_spi_finish(&spi);
 	PG_RETURN_INT64(removed);
 }

@@ -125,6 +125,7 @@ session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
 Datum
 session_get_session_info(PG_FUNCTION_ARGS)
 {
+	SessionSpi	spi;
 	RegexFilter user;
 	RegexFilter project;
 	bool		has_user = !PG_ARGISNULL(0);
@@ -142,7 +143,7 @@ session_get_session_info(PG_FUNCTION_ARGS)
 		upper = regex_prefix_upper_bound(user.prefix);
 
 	InitMaterializedSRF(fcinfo, 0);
-	SPI_connect();
+	session_spi_connect(&spi);
 
 	if (has_user && user.exact != NULL)
 	{
@@ -172,13 +173,14 @@ session_get_session_info(PG_FUNCTION_ARGS)
 		session_exec_into_result(fcinfo, &list_scan_plan, values, nulls);
 	}
 
-	SPI_finish();
+	session_spi_finish(&spi);
 	return (Datum) 0;
 }
 
 Datum
 session_get_session_info_by_id(PG_FUNCTION_ARGS)
 {
+	SessionSpi	spi;
 	MemoryContext callercxt = CurrentMemoryContext;
 	TupleDesc	resultdesc;
 	Datum		values[1];
@@ -193,7 +195,7 @@ session_get_session_info_by_id(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 	values[0] = Int64GetDatum(id);
 
-	SPI_connect();
+	session_spi_connect(&spi);
 	if (session_exec(&open_by_id_plan, values, NULL, true, 1) == 0 &&
 		session_exec(&ended_by_id_plan, values, NULL, true, 1) == 0)
 		session_not_found(id);
@@ -203,7 +205,7 @@ session_get_session_info_by_id(PG_FUNCTION_ARGS)
 	heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, cols, nulls);
 	MemoryContextSwitchTo(callercxt);
 	result = heap_form_tuple(BlessTupleDesc(resultdesc), cols, nulls);
-	SPI_finish();
+	session_spi_finish(&spi);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(result));
 }
@@ -211,6 +213,7 @@ session_get_session_info_by_id(PG_FUNCTION_ARGS)
 Datum
 session_get_session_user(PG_FUNCTION_ARGS)
 {
+	SessionSpi	spi;
 	MemoryContext callercxt = CurrentMemoryContext;
 	Datum		values[1];
 	char	   *user;
@@ -221,14 +224,14 @@ session_get_session_user(PG_FUNCTION_ARGS)
 	id = PG_GETARG_INT64(0);
 	values[0] = Int64GetDatum(id);
 
-	SPI_connect();
+	session_spi_connect(&spi);
 	if (session_exec(&open_user_plan, values, NULL, true, 1) == 0 &&
 		session_exec(&ended_user_plan, values, NULL, true, 1) == 0)
 		session_not_found(id);
 	user = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	MemoryContextSwitchTo(callercxt);
 	result = cstring_to_text(user);
-	SPI_finish();
+	session_spi_finish(&spi);
 
 	PG_RETURN_TEXT_P(result);
 }

@@ -186,6 +186,7 @@ open_common(text *username, text *project, Datum address, bool address_null,
 			const char *scope, text *client_id, text *user_agent, text *node,
 			Datum attributes, bool attributes_null)
 {
+	SessionSpi	spi;
 	Datum		values[9];
 	char		nulls[9];
 	bool		authenticated = !is_unauthenticated(username);
@@ -210,14 +211,14 @@ open_common(text *username, text *project, Datum address, bool address_null,
 	values[8] = attributes;
 	nulls[8] = attributes_null ? 'n' : ' ';
 
-	SPI_connect();
+	session_spi_connect(&spi);
 	if (authenticated && strcmp(scope, SESSION_SCOPE_CLIENTLESS) != 0)
 		enforce_user_limit(user, 0);
 	session_exec(&open_plan, values, nulls, false, 0);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	session_notify_event("open", id, user, project ? text_to_cstring(project) : NULL,
 						 node ? text_to_cstring(node) : NULL, NULL);
-	SPI_finish();
+	session_spi_finish(&spi);
 	return id;
 }
 
@@ -259,6 +260,7 @@ session_open_clientless_session(PG_FUNCTION_ARGS)
 Datum
 session_set_session_user(PG_FUNCTION_ARGS)
 {
+	SessionSpi	spi;
 	int64		id;
 	text	   *username;
 	bool		authenticated;
@@ -271,7 +273,7 @@ session_set_session_user(PG_FUNCTION_ARGS)
 	authenticated = !is_unauthenticated(username);
 	user = authenticated ? text_to_cstring(username) : SESSION_UNAUTHENTICATED;
 
-	SPI_connect();
+	session_spi_connect(&spi);
 	if (authenticated)
 		enforce_user_limit(user, id);
 	values[0] = Int64GetDatum(id);
@@ -283,13 +285,14 @@ session_set_session_user(PG_FUNCTION_ARGS)
 						 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2),
 						 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3),
 						 authenticated ? "login" : "logout");
-	SPI_finish();
+	session_spi_finish(&spi);
 	PG_RETURN_VOID();
 }
 
 Datum
 session_heartbeat(PG_FUNCTION_ARGS)
 {
+	SessionSpi	spi;
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', ' '};
 	int			n;
@@ -310,9 +313,9 @@ session_heartbeat(PG_FUNCTION_ARGS)
 		values[2] = PG_GETARG_DATUM(2);
 	}
 
-	SPI_connect();
+	session_spi_connect(&spi);
 	n = session_exec(&heartbeat_plan, values, nulls, false, 0);
-	SPI_finish();
+	session_spi_finish(&spi);
 	PG_RETURN_BOOL(n > 0);
 }
 
@@ -357,6 +360,7 @@ int8_array_arg(ArrayType *arr, const char *name, Datum **elems)
 Datum
 session_heartbeat_many(PG_FUNCTION_ARGS)
 {
+	SessionSpi	spi;
 	Datum	   *ids;
 	Datum	   *bytes = NULL;
 	int			n;
@@ -415,9 +419,9 @@ session_heartbeat_many(PG_FUNCTION_ARGS)
 	values[0] = PointerGetDatum(construct_array(out_ids, m, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[1] = PointerGetDatum(construct_array(out_bytes, m, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
-	SPI_connect();
+	session_spi_connect(&spi);
 	touched = session_exec_nestloop(&heartbeat_many_plan, values, NULL);
-	SPI_finish();
+	session_spi_finish(&spi);
 	PG_RETURN_INT64(touched);
 }
 
@@ -465,6 +469,7 @@ session_end_session(int64 session_id, const char *reason, const char *event,
 static Datum
 end_one(FunctionCallInfo fcinfo, const char *default_event, bool clientless_only)
 {
+	SessionSpi	spi;
 	int64		id;
 	text	   *reason;
 	bool		ended;
@@ -474,9 +479,9 @@ end_one(FunctionCallInfo fcinfo, const char *default_event, bool clientless_only
 	reason = clientless_only ? cstring_to_text("closed") :
 		session_text_arg(fcinfo, 1, "reason", SESSION_MAX_NAME_LEN, true, true);
 
-	SPI_connect();
+	session_spi_connect(&spi);
 	ended = session_end_session(id, text_to_cstring(reason), default_event, clientless_only);
-	SPI_finish();
+	session_spi_finish(&spi);
 	PG_RETURN_BOOL(ended);
 }
 
@@ -502,6 +507,7 @@ session_terminate_session(PG_FUNCTION_ARGS)
 Datum
 session_close_node_sessions(PG_FUNCTION_ARGS)
 {
+	SessionSpi	spi;
 	text	   *node = session_text_arg(fcinfo, 0, "node", SESSION_MAX_NAME_LEN, true, true);
 	text	   *reason = session_text_arg(fcinfo, 1, "reason", SESSION_MAX_NAME_LEN, true, true);
 	Datum		values[3];
@@ -512,7 +518,7 @@ session_close_node_sessions(PG_FUNCTION_ARGS)
 	values[1] = PointerGetDatum(reason);
 	values[2] = Int32GetDatum(SESSION_END_BATCH);
 
-	SPI_connect();
+	session_spi_connect(&spi);
 	do
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -520,6 +526,6 @@ session_close_node_sessions(PG_FUNCTION_ARGS)
 		session_notify_ended_rows("close");
 		total += n;
 	} while (n == SESSION_END_BATCH);
-	SPI_finish();
+	session_spi_finish(&spi);
 	PG_RETURN_INT64(total);
 }

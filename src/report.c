@@ -57,6 +57,7 @@ static SessionPlan concurrency_plan = {
 Datum
 session_concurrency(PG_FUNCTION_ARGS)
 {
+	SessionSpi	spi;
 	TimestampTz from_time;
 	TimestampTz to_time;
 	Interval   *bucket;
@@ -105,9 +106,9 @@ session_concurrency(PG_FUNCTION_ARGS)
 	}
 
 	InitMaterializedSRF(fcinfo, 0);
-	SPI_connect();
+	session_spi_connect(&spi);
 	session_exec_into_result(fcinfo, &concurrency_plan, values, nulls);
-	SPI_finish();
+	session_spi_finish(&spi);
 	return (Datum) 0;
 }
 

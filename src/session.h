@@ -69,6 +69,14 @@ typedef struct SessionPlan
 	SPIPlanPtr	plan;
 } SessionPlan;
 
+typedef struct SessionSpi
+{
+	Oid			save_userid;
+	int			save_sec_context;
+} SessionSpi;
+
+extern void session_spi_connect(SessionSpi *st);
+extern void session_spi_finish(SessionSpi *st);
 extern SPIPlanPtr session_plan(SessionPlan *sp);
 extern int	session_exec(SessionPlan *sp, Datum *values, const char *nulls,
 						 bool read_only, long tcount);

@@ -7,7 +7,49 @@
  */
 #include "session.h"
 
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/syscache.h"
+
+/* Only pg_catalog: no schema of the caller's, not even pg_temp */
+static OverrideSearchPath catalog_only_path = {NIL, true, false, 0};
+
+/*
+ * Connect to SPI to run the extension's statements on behalf of a caller
+ * who was granted EXECUTE on the function: the statements run as the owner
+ * of schema session (the extension's owner), with only pg_catalog in the
+ * search path.  This is what SECURITY DEFINER with a pinned search_path
+ * would do, as PostgreSQL's foreign-key triggers do it, without re-parsing
+ * search_path through the settings machinery on every call (a third of the
+ * cost of a heartbeat).  Aborting the (sub)transaction undoes both changes.
+ */
+void
+session_spi_connect(SessionSpi *st)
+{
+	Oid			nsp = get_namespace_oid("session", false);
+	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for namespace %u", nsp);
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&st->save_userid, &st->save_sec_context);
+	SetUserIdAndSecContext(owner, st->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	PushOverrideSearchPath(&catalog_only_path);
+	SPI_connect();
+}
+
+void
+session_spi_finish(SessionSpi *st)
+{
+	SPI_finish();
+	PopOverrideSearchPath();
+	SetUserIdAndSecContext(st->save_userid, st->save_sec_context);
+}
 
 /* Prepare sp->sql on first use and keep the plan for the life of the backend. */
 SPIPlanPtr
