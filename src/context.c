@@ -37,6 +37,9 @@ static bool change_allowed = false;
 /* what the assign hooks last saw, for the connections view */
 static int64 published_session_id = 0;
 
+/* bumped whenever the user context changes, to validate cached copies */
+static uint64 context_generation = 1;
+
 static SessionPlan attach_plan = {
 	"SELECT username, authenticated FROM session.sessions WHERE id = $1 FOR KEY SHARE",
 	1, {INT8OID}
@@ -73,6 +76,7 @@ parse_session_id(const char *value)
 static void
 assign_user_context(const char *newval, void *extra)
 {
+	context_generation++;
 	session_connections_publish(newval, published_session_id);
 }
 
@@ -152,13 +156,14 @@ session_set_user_context(PG_FUNCTION_ARGS)
 
 typedef struct ContextCache
 {
-	char	   *source;			/* the setting's string this was made from */
+	uint64		generation;		/* context_generation it was made at */
 	text	   *value;
 } ContextCache;
 
 /*
  * Called once per row from row-level security policies, so the text result
- * is cached in the call site's memory while the setting stays the same.
+ * is cached in the call site's memory and checked with one integer compare
+ * against a generation number that every change of the setting bumps.
  */
 Datum
 session_get_user_context(PG_FUNCTION_ARGS)
@@ -173,16 +178,16 @@ session_get_user_context(PG_FUNCTION_ARGS)
 		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ContextCache));
 		fcinfo->flinfo->fn_extra = cache;
 	}
-	if (cache->source != user_context || cache->value == NULL ||
-		strcmp(text_to_cstring(cache->value), user_context) != 0)
+	if (cache->generation != context_generation || cache->value == NULL)
 	{
+		Size		len = strlen(user_context);
+
 		if (cache->value)
 			pfree(cache->value);
-		cache->value = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
-												   VARHDRSZ + strlen(user_context));
-		SET_VARSIZE(cache->value, VARHDRSZ + strlen(user_context));
-		memcpy(VARDATA(cache->value), user_context, strlen(user_context));
-		cache->source = user_context;
+		cache->value = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARHDRSZ + len);
+		SET_VARSIZE(cache->value, VARHDRSZ + len);
+		memcpy(VARDATA(cache->value), user_context, len);
+		cache->generation = context_generation;
 	}
 	PG_RETURN_TEXT_P(cache->value);
 }

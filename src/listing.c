@@ -34,33 +34,35 @@ PG_FUNCTION_INFO_V1(session_get_session_user);
 	"end_time, end_reason"
 
 /*
- * Each pattern has two parameter slots, one evaluated under the C collation
- * and one under the database's; regex_filter_params fills one of them.
+ * Each pattern has three parameter slots: LIKE, regex under the C collation
+ * and regex under the database's; regex_filter_params fills one of them.
  */
-#define USER_FILTER(c, d) \
+#define USER_FILTER(l, c, d) \
+	"($" #l "::text IS NULL OR (username COLLATE \"C\") LIKE $" #l ") AND " \
 	"($" #c "::text IS NULL OR (username COLLATE \"C\") ~ $" #c ") AND " \
 	"($" #d "::text IS NULL OR username ~ $" #d ")"
-#define PROJECT_FILTER(c, d) \
+#define PROJECT_FILTER(l, c, d) \
+	"($" #l "::text IS NULL OR (project COLLATE \"C\") LIKE $" #l ") AND " \
 	"($" #c "::text IS NULL OR (project COLLATE \"C\") ~ $" #c ") AND " \
 	"($" #d "::text IS NULL OR project ~ $" #d ")"
 
 static SessionPlan list_exact_plan = {
 	"SELECT * FROM session.active_sessions WHERE (username COLLATE \"C\") = $1 AND "
-	PROJECT_FILTER(2, 3) " ORDER BY start_time, id",
-	3, {TEXTOID, TEXTOID, TEXTOID}
+	PROJECT_FILTER(2, 3, 4) " ORDER BY start_time, id",
+	4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
 };
 
 static SessionPlan list_prefix_plan = {
 	"SELECT * FROM session.active_sessions "
 	"WHERE (username COLLATE \"C\") >= $1 AND (username COLLATE \"C\") < $2 AND "
-	USER_FILTER(3, 4) " AND " PROJECT_FILTER(5, 6) " ORDER BY start_time, id",
-	6, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	USER_FILTER(3, 4, 5) " AND " PROJECT_FILTER(6, 7, 8) " ORDER BY start_time, id",
+	8, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
 };
 
 static SessionPlan list_scan_plan = {
 	"SELECT * FROM session.active_sessions WHERE "
-	USER_FILTER(1, 2) " AND " PROJECT_FILTER(3, 4) " ORDER BY start_time, id",
-	4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	USER_FILTER(1, 2, 3) " AND " PROJECT_FILTER(4, 5, 6) " ORDER BY start_time, id",
+	6, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
 };
 
 static SessionPlan open_by_id_plan = {
@@ -130,8 +132,8 @@ session_get_session_info(PG_FUNCTION_ARGS)
 	RegexFilter project;
 	bool		has_user = !PG_ARGISNULL(0);
 	bool		has_project = !PG_ARGISNULL(1);
-	Datum		values[6];
-	bool		nulls[6];
+	Datum		values[8];
+	bool		nulls[8];
 	text	   *upper = NULL;
 
 	/* validate both patterns before anything runs */
@@ -149,8 +151,8 @@ session_get_session_info(PG_FUNCTION_ARGS)
 	{
 		values[0] = CStringGetTextDatum(user.exact);
 		nulls[0] = false;
-		regex_filter_params(has_project ? &project : NULL,
-							&values[1], &nulls[1], &values[2], &nulls[2]);
+		regex_filter_params(has_project ? &project : NULL, &values[2], &nulls[2],
+							&values[3], &nulls[3], &values[1], &nulls[1]);
 		session_exec_into_result(fcinfo, &list_exact_plan, values, nulls);
 	}
 	else if (upper != NULL)
@@ -158,18 +160,18 @@ session_get_session_info(PG_FUNCTION_ARGS)
 		values[0] = CStringGetTextDatum(user.prefix);
 		values[1] = PointerGetDatum(upper);
 		nulls[0] = nulls[1] = false;
-		regex_filter_params(user.prefix_only ? NULL : &user,
-							&values[2], &nulls[2], &values[3], &nulls[3]);
-		regex_filter_params(has_project ? &project : NULL,
-							&values[4], &nulls[4], &values[5], &nulls[5]);
+		regex_filter_params(user.prefix_only ? NULL : &user, &values[3], &nulls[3],
+							&values[4], &nulls[4], &values[2], &nulls[2]);
+		regex_filter_params(has_project ? &project : NULL, &values[6], &nulls[6],
+							&values[7], &nulls[7], &values[5], &nulls[5]);
 		session_exec_into_result(fcinfo, &list_prefix_plan, values, nulls);
 	}
 	else
 	{
-		regex_filter_params(has_user ? &user : NULL,
-							&values[0], &nulls[0], &values[1], &nulls[1]);
-		regex_filter_params(has_project ? &project : NULL,
-							&values[2], &nulls[2], &values[3], &nulls[3]);
+		regex_filter_params(has_user ? &user : NULL, &values[1], &nulls[1],
+							&values[2], &nulls[2], &values[0], &nulls[0]);
+		regex_filter_params(has_project ? &project : NULL, &values[4], &nulls[4],
+							&values[5], &nulls[5], &values[3], &nulls[3]);
 		session_exec_into_result(fcinfo, &list_scan_plan, values, nulls);
 	}
 

@@ -154,6 +154,51 @@ compile_or_report(regex_t *re, const char *pattern, const char *param,
 }
 
 /*
+ * Translate a pattern made only of literal characters, "." and ".*" into the
+ * LIKE pattern that matches exactly the same whole values ("bi.*" is
+ * "bi%", ".*99" is "%99", "bi.ly" is "bi_ly").  LIKE compares bytes under
+ * the C collation and needs no conversion to wide characters, so it is much
+ * cheaper per row than the regex engine.  NULL when the pattern uses
+ * anything else.
+ */
+static char *
+like_pattern(const char *body)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const char *c = body; *c; c++)
+	{
+		if (c[0] == '.' && c[1] == '*')
+		{
+			appendStringInfoChar(&buf, '%');
+			c++;
+		}
+		else if (c[0] == '.')
+			appendStringInfoChar(&buf, '_');
+		else if (c[0] == '\\')
+		{
+			/* an escaped punctuation character stands for itself */
+			if (c[1] == '\0' || isalnum((unsigned char) c[1]) || (unsigned char) c[1] >= 0x80)
+				return NULL;
+			c++;
+			if (*c == '%' || *c == '_' || *c == '\\')
+				appendStringInfoChar(&buf, '\\');
+			appendStringInfoChar(&buf, *c);
+		}
+		else if (strchr("*+?{}()[]|^$", c[0]) != NULL)
+			return NULL;
+		else
+		{
+			if (*c == '%' || *c == '_')
+				appendStringInfoChar(&buf, '\\');
+			appendStringInfoChar(&buf, *c);
+		}
+	}
+	return buf.data;
+}
+
+/*
  * Prepare a filter from a user's pattern (which must not be NULL); param
  * names the argument in error messages.
  */
@@ -189,6 +234,8 @@ regex_filter_init(RegexFilter *f, text *pattern, const char *param)
 		f->exact = literal;
 		return;
 	}
+	if (!has_options && strncmp(pat, "***:", 4) != 0)
+		f->like = like_pattern(body);
 
 	/*
 	 * Compile the user's pattern as given first: wrapping an unbalanced one
@@ -242,21 +289,29 @@ regex_prefix_upper_bound(const char *prefix)
 }
 
 /*
- * Pass the pattern to a listing query in the slot of the right collation:
- * patterns whose meaning cannot depend on the locale run under the C
- * collation, which is faster; the others under the database's.
+ * Pass the pattern to a listing query in the right slot: as LIKE when it
+ * translates; else under the C collation when its meaning cannot depend on
+ * the locale (faster); else under the database's collation.
  */
 void
 regex_filter_params(const RegexFilter *f, Datum *c_value, bool *c_null,
-					Datum *default_value, bool *default_null)
+					Datum *default_value, bool *default_null,
+					Datum *like_value, bool *like_null)
 {
 	*c_null = true;
 	*default_null = true;
+	*like_null = true;
 	*c_value = (Datum) 0;
 	*default_value = (Datum) 0;
+	*like_value = (Datum) 0;
 	if (f == NULL || f->pattern == NULL)
 		return;
-	if (f->locale_sensitive)
+	if (f->like != NULL)
+	{
+		*like_value = CStringGetTextDatum(f->like);
+		*like_null = false;
+	}
+	else if (f->locale_sensitive)
 	{
 		*default_value = CStringGetTextDatum(f->pattern);
 		*default_null = false;
