@@ -66,23 +66,26 @@ ALTER SEQUENCE session.sessions_id_seq OWNED BY session.sessions.id;
 CREATE INDEX sessions_username_idx ON session.sessions (username);
 CREATE INDEX sessions_start_time_idx ON session.sessions (start_time, id);
 
+COMMENT ON COLUMN session.sessions.id IS 'The numerical session identifier';
+COMMENT ON COLUMN session.sessions.uuid IS 'Unique id of the record, never reused';
+COMMENT ON COLUMN session.sessions.username IS 'The user; ''Unauthenticated'' while nobody is logged in';
+COMMENT ON COLUMN session.sessions.authenticated IS 'False while nobody is logged in';
+COMMENT ON COLUMN session.sessions.project IS 'The application project';
+COMMENT ON COLUMN session.sessions.address IS 'The client''s address';
+COMMENT ON COLUMN session.sessions.scope IS 'browser, designer, ios, android, client or clientless';
+COMMENT ON COLUMN session.sessions.client_id IS 'The client''s own identifier';
+COMMENT ON COLUMN session.sessions.user_agent IS 'The client''s user agent';
+COMMENT ON COLUMN session.sessions.node IS 'The application node that owns the session';
+COMMENT ON COLUMN session.sessions.start_time IS 'When the session was opened';
+COMMENT ON COLUMN session.sessions.last_comm IS 'Last communication; never moves backwards';
+COMMENT ON COLUMN session.sessions.page_ids IS 'Pages open now';
+COMMENT ON COLUMN session.sessions.recent_bytes_sent IS 'Bytes reported by the latest heartbeat';
+COMMENT ON COLUMN session.sessions.total_bytes_sent IS 'Sum of all bytes reported';
+COMMENT ON COLUMN session.sessions.attributes IS 'Free-form application data (a JSON object)';
+
+-- the same columns (collation, NOT NULL, defaults, comments) as session.sessions
 CREATE TABLE session.ended_sessions (
-	id					bigint NOT NULL,
-	uuid				uuid NOT NULL,
-	username			text COLLATE "C" NOT NULL,
-	authenticated		boolean NOT NULL,
-	project				text,
-	address				inet,
-	scope				text NOT NULL,
-	client_id			text,
-	user_agent			text,
-	node				text,
-	start_time			timestamptz NOT NULL,
-	last_comm			timestamptz NOT NULL,
-	page_ids			text[] NOT NULL DEFAULT '{}',
-	recent_bytes_sent	bigint NOT NULL DEFAULT 0,
-	total_bytes_sent	bigint NOT NULL DEFAULT 0,
-	attributes			jsonb,
+	LIKE session.sessions INCLUDING COMMENTS INCLUDING DEFAULTS,
 	end_time			timestamptz NOT NULL,
 	end_reason			text NOT NULL
 ) PARTITION BY RANGE (end_time);
@@ -108,39 +111,13 @@ COMMENT ON TABLE session.ended_sessions_default IS
 	'Catch-all partition for ended sessions whose day has no partition yet (partitions are created ahead by expire_sessions and the background worker).';
 COMMENT ON SEQUENCE session.sessions_id_seq IS 'Source of session ids; never reused.';
 
-COMMENT ON COLUMN session.sessions.id IS 'The numerical session identifier';
-COMMENT ON COLUMN session.sessions.uuid IS 'Unique id of the record, never reused';
-COMMENT ON COLUMN session.sessions.username IS 'The user; ''Unauthenticated'' while nobody is logged in';
-COMMENT ON COLUMN session.sessions.authenticated IS 'False while nobody is logged in';
-COMMENT ON COLUMN session.sessions.project IS 'The application project';
-COMMENT ON COLUMN session.sessions.address IS 'The client''s address';
-COMMENT ON COLUMN session.sessions.scope IS 'browser, designer, ios, android, client or clientless';
-COMMENT ON COLUMN session.sessions.client_id IS 'The client''s own identifier';
-COMMENT ON COLUMN session.sessions.user_agent IS 'The client''s user agent';
-COMMENT ON COLUMN session.sessions.node IS 'The application node that owns the session';
-COMMENT ON COLUMN session.sessions.start_time IS 'When the session was opened';
-COMMENT ON COLUMN session.sessions.last_comm IS 'Last communication; never moves backwards';
-COMMENT ON COLUMN session.sessions.page_ids IS 'Pages open now';
-COMMENT ON COLUMN session.sessions.recent_bytes_sent IS 'Bytes reported by the latest heartbeat';
-COMMENT ON COLUMN session.sessions.total_bytes_sent IS 'Sum of all bytes reported';
-COMMENT ON COLUMN session.sessions.attributes IS 'Free-form application data (a JSON object)';
 
-COMMENT ON COLUMN session.ended_sessions.id IS 'The numerical session identifier';
-COMMENT ON COLUMN session.ended_sessions.uuid IS 'Unique id of the record, never reused';
 COMMENT ON COLUMN session.ended_sessions.username IS 'The user when the session ended; ''Unauthenticated'' if nobody was logged in';
 COMMENT ON COLUMN session.ended_sessions.authenticated IS 'False if nobody was logged in when the session ended';
-COMMENT ON COLUMN session.ended_sessions.project IS 'The application project';
-COMMENT ON COLUMN session.ended_sessions.address IS 'The client''s address';
-COMMENT ON COLUMN session.ended_sessions.scope IS 'browser, designer, ios, android, client or clientless';
-COMMENT ON COLUMN session.ended_sessions.client_id IS 'The client''s own identifier';
-COMMENT ON COLUMN session.ended_sessions.user_agent IS 'The client''s user agent';
 COMMENT ON COLUMN session.ended_sessions.node IS 'The application node that owned the session';
-COMMENT ON COLUMN session.ended_sessions.start_time IS 'When the session was opened';
 COMMENT ON COLUMN session.ended_sessions.last_comm IS 'Last communication before the end';
 COMMENT ON COLUMN session.ended_sessions.page_ids IS 'Pages open when the session ended';
 COMMENT ON COLUMN session.ended_sessions.recent_bytes_sent IS 'Bytes reported by the last heartbeat';
-COMMENT ON COLUMN session.ended_sessions.total_bytes_sent IS 'Sum of all bytes reported';
-COMMENT ON COLUMN session.ended_sessions.attributes IS 'Free-form application data (a JSON object)';
 COMMENT ON COLUMN session.ended_sessions.end_time IS 'When the session ended (the partition key)';
 COMMENT ON COLUMN session.ended_sessions.end_reason IS 'logout, timeout, max_lifetime, terminated, node_shutdown, closed, evicted, or the caller''s own word';
 
