@@ -1,0 +1,3 @@
+-- exact-username listing (raw), a plain indexed SELECT of the same columns
+\set u random(1, :users)
+SELECT s.id, s.uuid, s.username, s.authenticated, s.project, s.address, s.scope, s.scope = 'designer' AS is_designer, s.client_id, s.user_agent, s.node, s.start_time, s.last_comm, (extract(epoch FROM now() - s.start_time) * 1000)::bigint AS uptime_ms, (extract(epoch FROM now() - s.last_comm) * 1000)::bigint AS last_comm_ms, cardinality(s.page_ids) AS active_pages, s.page_ids, s.recent_bytes_sent, s.total_bytes_sent, s.attributes, s.end_time, s.end_reason FROM raw.sessions s WHERE s.username = 'user' || :u::int AND s.end_time IS NULL ORDER BY s.start_time, s.id;

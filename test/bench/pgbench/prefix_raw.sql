@@ -1,0 +1,3 @@
+-- literal prefix (raw), the plain SELECT of the index range of 'userNN'
+\set p random(10, 99)
+SELECT s.id, s.uuid, s.username, s.authenticated, s.project, s.address, s.scope, s.scope = 'designer' AS is_designer, s.client_id, s.user_agent, s.node, s.start_time, s.last_comm, (extract(epoch FROM now() - s.start_time) * 1000)::bigint AS uptime_ms, (extract(epoch FROM now() - s.last_comm) * 1000)::bigint AS last_comm_ms, cardinality(s.page_ids) AS active_pages, s.page_ids, s.recent_bytes_sent, s.total_bytes_sent, s.attributes, s.end_time, s.end_reason FROM raw.sessions s WHERE s.username >= 'user' || :p::int AND s.username < 'user' || (:p::int + 1) AND s.end_time IS NULL ORDER BY s.start_time, s.id;
