@@ -8,21 +8,28 @@
 -- extension because other databases may use them)
 -------------------------------------------------------------------------------
 
+-- Two databases may run CREATE EXTENSION at the same moment: whichever
+-- creates a role (or the membership) first wins, the other accepts it.
 DO $roles$
+DECLARE
+	r text;
 BEGIN
-	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'session_reader') THEN
-		CREATE ROLE session_reader NOLOGIN;
-	END IF;
-	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'session_app') THEN
-		CREATE ROLE session_app NOLOGIN;
-	END IF;
-	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'session_admin') THEN
-		CREATE ROLE session_admin NOLOGIN;
-	END IF;
+	FOREACH r IN ARRAY ARRAY['session_reader', 'session_app', 'session_admin'] LOOP
+		IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+			BEGIN
+				EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+			EXCEPTION WHEN duplicate_object OR unique_violation THEN
+				NULL;
+			END;
+		END IF;
+	END LOOP;
+	BEGIN
+		GRANT session_reader, session_app TO session_admin;
+	EXCEPTION WHEN duplicate_object OR unique_violation THEN
+		NULL;
+	END;
 END
 $roles$;
-
-GRANT session_reader, session_app TO session_admin;
 
 -------------------------------------------------------------------------------
 -- Storage
