@@ -83,7 +83,8 @@ purge_step(void)
 
 	if (n > 0)
 		ereport(LOG,
-				(errmsg("session reaper purged " INT64_FORMAT " ended sessions", n)));
+				(errcode(ERRCODE_SUCCESSFUL_COMPLETION),
+				 errmsg("session reaper purged " INT64_FORMAT " ended sessions", n)));
 }
 
 static void
@@ -96,7 +97,8 @@ reaper_pass(void)
 	expired = session_expire_now(true);
 	if (expired > 0)
 		ereport(DEBUG1,
-				(errmsg("session reaper expired " INT64_FORMAT " sessions", expired)));
+				(errcode(ERRCODE_SUCCESSFUL_COMPLETION),
+				 errmsg("session reaper expired " INT64_FORMAT " sessions", expired)));
 	if (session_history_retention > 0)
 		run_in_transaction(purge_step);
 	pgstat_report_stat(false);
@@ -114,7 +116,8 @@ session_reaper_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnection(session_database, NULL, 0);
 	ereport(LOG,
-			(errmsg("session reaper started in database \"%s\"", session_database)));
+			(errcode(ERRCODE_SUCCESSFUL_COMPLETION),
+			 errmsg("session reaper started in database \"%s\"", session_database)));
 
 	pass_context = AllocSetContextCreate(TopMemoryContext, "session reaper pass",
 										 ALLOCSET_DEFAULT_SIZES);
