@@ -159,26 +159,26 @@ CREATE TYPE session.session_info AS (
 
 COMMENT ON TYPE session.session_info IS
 	'One session, open or ended: the row returned by both forms of session.get_session_info';
-COMMENT ON COLUMN session.session_info.id IS 'The numerical session identifier';
-COMMENT ON COLUMN session.session_info.uuid IS 'Unique id of the record, never reused';
-COMMENT ON COLUMN session.session_info.username IS 'The user; ''Unauthenticated'' while nobody is logged in';
-COMMENT ON COLUMN session.session_info.authenticated IS 'False while nobody is logged in';
-COMMENT ON COLUMN session.session_info.project IS 'The application project';
-COMMENT ON COLUMN session.session_info.address IS 'The client''s address';
-COMMENT ON COLUMN session.session_info.scope IS 'browser, designer, ios, android, client or clientless';
+-- the columns the type shares with session.sessions mean the same
+DO $typecomments$
+DECLARE
+	col record;
+BEGIN
+	FOR col IN
+		SELECT a.attname, pg_catalog.col_description(a.attrelid, a.attnum) AS description
+		FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid = 'session.sessions'::pg_catalog.regclass AND a.attnum > 0
+		  AND NOT a.attisdropped
+	LOOP
+		EXECUTE pg_catalog.format('COMMENT ON COLUMN session.session_info.%I IS %L',
+								  col.attname, col.description);
+	END LOOP;
+END
+$typecomments$;
 COMMENT ON COLUMN session.session_info.is_designer IS 'scope = ''designer''';
-COMMENT ON COLUMN session.session_info.client_id IS 'The client''s own identifier';
-COMMENT ON COLUMN session.session_info.user_agent IS 'The client''s user agent';
-COMMENT ON COLUMN session.session_info.node IS 'The application node that owns the session';
-COMMENT ON COLUMN session.session_info.start_time IS 'When the session was opened';
-COMMENT ON COLUMN session.session_info.last_comm IS 'Last communication; never moves backwards';
 COMMENT ON COLUMN session.session_info.uptime_ms IS 'Milliseconds from start to now (to end_time once ended)';
 COMMENT ON COLUMN session.session_info.last_comm_ms IS 'Milliseconds since last_comm';
 COMMENT ON COLUMN session.session_info.active_pages IS 'Number of page_ids';
-COMMENT ON COLUMN session.session_info.page_ids IS 'Pages open now';
-COMMENT ON COLUMN session.session_info.recent_bytes_sent IS 'Bytes reported by the latest heartbeat';
-COMMENT ON COLUMN session.session_info.total_bytes_sent IS 'Sum of all bytes reported';
-COMMENT ON COLUMN session.session_info.attributes IS 'Free-form application data (a JSON object)';
 COMMENT ON COLUMN session.session_info.end_time IS 'When the session ended; NULL while open';
 COMMENT ON COLUMN session.session_info.end_reason IS 'Why the session ended; NULL while open';
 
