@@ -14,8 +14,8 @@ ISOLATION_SPECS = $(wildcard test/specs/*.spec)
 ISOLATION = $(patsubst test/specs/%.spec,%,$(ISOLATION_SPECS))
 ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
 
-PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
-	-Wno-sign-compare -DSESSION_VERSION=\"$(EXTVERSION)\"
+# -Wextra flags the unused parameters of PostgreSQL's own inline functions and callback signatures
+PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
 PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config && echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -98,12 +98,6 @@ session_connections_init(void)
 	shmem_startup_hook = contexts_shmem_startup;
 }
 
-bool
-session_connections_available(void)
-{
-	return contexts != NULL;
-}
-
 static BackendContextSlot *
 my_slot(void)
 {

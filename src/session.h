@@ -105,7 +105,6 @@ extern void session_maintain_partitions(void);
 extern void session_context_init(void);
 extern void session_connections_init(void);
 extern void session_connections_publish(const char *user_context, int64 session_id);
-extern bool session_connections_available(void);
 extern void session_connections_mark_listening(void);
 extern bool session_connections_maybe_listened(void);
 extern void session_events_init(void);
