@@ -42,7 +42,7 @@ static uint64 context_generation = 1;
 
 static SessionPlan attach_plan = {
 	"SELECT username, authenticated FROM session.sessions WHERE id = $1 FOR KEY SHARE",
-	1, {INT8OID}
+	1, {INT8OID}, NULL
 };
 
 static bool

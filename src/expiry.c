@@ -56,12 +56,12 @@ static SessionPlan expire_plan = {
 	"  node, start_time, last_comm, page_ids, recent_bytes_sent, total_bytes_sent, attributes,"
 	"  GREATEST(" TS_NOW ", start_time), reason FROM d"
 	" RETURNING id, username, project, node, end_reason",
-	5, {INT4OID, INT4OID, INT4OID, INT4OID, INT8OID}
+	5, {INT4OID, INT4OID, INT4OID, INT4OID, INT8OID}, NULL
 };
 
 static SessionPlan purge_rows_plan = {
 	"DELETE FROM session.ended_sessions WHERE end_time < $1",
-	1, {TIMESTAMPTZOID}
+	1, {TIMESTAMPTZOID}, NULL
 };
 
 static SessionPlan partitions_plan = {
@@ -69,7 +69,7 @@ static SessionPlan partitions_plan = {
 	" JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid"
 	" WHERE i.inhparent = 'session.ended_sessions'::pg_catalog.regclass"
 	" AND c.relname OPERATOR(pg_catalog.~) '^ended_sessions_[0-9]{8}$'",
-	0, {0}
+	0, {0}, NULL
 };
 
 /*

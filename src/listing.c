@@ -49,40 +49,40 @@ PG_FUNCTION_INFO_V1(session_get_session_user);
 static SessionPlan list_exact_plan = {
 	"SELECT * FROM session.active_sessions WHERE (username COLLATE \"C\") = $1 AND "
 	PROJECT_FILTER(2, 3, 4) " ORDER BY start_time, id",
-	4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
 };
 
 static SessionPlan list_prefix_plan = {
 	"SELECT * FROM session.active_sessions "
 	"WHERE (username COLLATE \"C\") >= $1 AND (username COLLATE \"C\") < $2 AND "
 	USER_FILTER(3, 4, 5) " AND " PROJECT_FILTER(6, 7, 8) " ORDER BY start_time, id",
-	8, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	8, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
 };
 
 static SessionPlan list_scan_plan = {
 	"SELECT * FROM session.active_sessions WHERE "
 	USER_FILTER(1, 2, 3) " AND " PROJECT_FILTER(4, 5, 6) " ORDER BY start_time, id",
-	6, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	6, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
 };
 
 static SessionPlan open_by_id_plan = {
 	"SELECT * FROM session.active_sessions WHERE id = $1",
-	1, {INT8OID}
+	1, {INT8OID}, NULL
 };
 
 static SessionPlan ended_by_id_plan = {
 	"SELECT " SESSION_INFO_COLUMNS " FROM session.history WHERE id = $1 LIMIT 1",
-	1, {INT8OID}
+	1, {INT8OID}, NULL
 };
 
 static SessionPlan open_user_plan = {
 	"SELECT username FROM session.sessions WHERE id = $1",
-	1, {INT8OID}
+	1, {INT8OID}, NULL
 };
 
 static SessionPlan ended_user_plan = {
 	"SELECT username FROM session.ended_sessions WHERE id = $1 LIMIT 1",
-	1, {INT8OID}
+	1, {INT8OID}, NULL
 };
 
 /*

@@ -53,20 +53,20 @@ static SessionPlan open_plan = {
 	"client_id, user_agent, node, start_time, last_comm, attributes) "
 	"VALUES (pg_catalog.gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8, "
 	"pg_catalog.statement_timestamp(), pg_catalog.statement_timestamp(), $9) RETURNING id",
-	9, {TEXTOID, BOOLOID, TEXTOID, INETOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID}
+	9, {TEXTOID, BOOLOID, TEXTOID, INETOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID}, NULL
 };
 
 static SessionPlan user_sessions_plan = {
 	"SELECT id FROM session.sessions "
 	"WHERE username = $1 AND authenticated AND scope <> 'clientless' AND id <> $2 "
 	"ORDER BY start_time, id",
-	2, {TEXTOID, INT8OID}
+	2, {TEXTOID, INT8OID}, NULL
 };
 
 static SessionPlan set_user_plan = {
 	"UPDATE session.sessions SET username = $2, authenticated = $3 WHERE id = $1 "
 	"RETURNING username, project, node",
-	3, {INT8OID, TEXTOID, BOOLOID}
+	3, {INT8OID, TEXTOID, BOOLOID}, NULL
 };
 
 static SessionPlan heartbeat_plan = {
@@ -74,7 +74,7 @@ static SessionPlan heartbeat_plan = {
 	"last_comm = GREATEST(last_comm, pg_catalog.statement_timestamp()), "
 	"recent_bytes_sent = $2, total_bytes_sent = total_bytes_sent + $2, "
 	"page_ids = COALESCE($3, page_ids) WHERE id = $1",
-	3, {INT8OID, INT8OID, TEXTARRAYOID}
+	3, {INT8OID, INT8OID, TEXTARRAYOID}, NULL
 };
 
 static SessionPlan heartbeat_many_plan = {
@@ -82,36 +82,36 @@ static SessionPlan heartbeat_many_plan = {
 	"last_comm = GREATEST(s.last_comm, pg_catalog.statement_timestamp()), "
 	"recent_bytes_sent = u.b, total_bytes_sent = s.total_bytes_sent + u.b "
 	"FROM unnest($1::bigint[], $2::bigint[]) AS u(id, b) WHERE s.id = u.id",
-	2, {INT8ARRAYOID, INT8ARRAYOID}
+	2, {INT8ARRAYOID, INT8ARRAYOID}, NULL
 };
 
 static SessionPlan end_plan = {
 	"WITH d AS (DELETE FROM session.sessions WHERE id = $1 RETURNING *) "
 	SESSION_MOVE_TO_HISTORY("$2"),
-	2, {INT8OID, TEXTOID}
+	2, {INT8OID, TEXTOID}, NULL
 };
 
 static SessionPlan end_clientless_plan = {
 	"WITH d AS (DELETE FROM session.sessions WHERE id = $1 AND scope = 'clientless' RETURNING *) "
 	SESSION_MOVE_TO_HISTORY("$2"),
-	2, {INT8OID, TEXTOID}
+	2, {INT8OID, TEXTOID}, NULL
 };
 
 static SessionPlan end_node_plan = {
 	"WITH v AS (SELECT id FROM session.sessions WHERE node = $1 ORDER BY id LIMIT $3 FOR UPDATE), "
 	"d AS (DELETE FROM session.sessions s USING v WHERE s.id = v.id RETURNING s.*) "
 	SESSION_MOVE_TO_HISTORY("$2"),
-	3, {TEXTOID, TEXTOID, INT4OID}
+	3, {TEXTOID, TEXTOID, INT4OID}, NULL
 };
 
 static SessionPlan open_exists_plan = {
 	"SELECT 1 FROM session.sessions WHERE id = $1",
-	1, {INT8OID}
+	1, {INT8OID}, NULL
 };
 
 static SessionPlan ended_scope_plan = {
 	"SELECT scope FROM session.ended_sessions WHERE id = $1 LIMIT 1",
-	1, {INT8OID}
+	1, {INT8OID}, NULL
 };
 
 static inline Datum

@@ -51,7 +51,7 @@ static SessionPlan concurrency_plan = {
 	" SELECT p.bs, p.project, p.peak::integer, u.u::integer"
 	" FROM peaks p JOIN users u ON u.bs = p.bs AND u.project IS NOT DISTINCT FROM p.project"
 	" ORDER BY p.bs, p.project",
-	4, {TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID, TEXTOID}
+	4, {TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID, TEXTOID}, NULL
 };
 
 Datum
