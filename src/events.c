@@ -65,13 +65,23 @@ append_field(StringInfo buf, const char *key, const char *value)
 		escape_json(buf, value);
 }
 
+/*
+ * Would an event be sent now?  Callers check it before preparing a payload,
+ * so the write path does no event work while nobody listens.
+ */
+bool
+session_events_wanted(void)
+{
+	return session_notify && session_connections_maybe_listened();
+}
+
 void
 session_notify_event(const char *event, int64 id, const char *username,
 					 const char *project, const char *node, const char *reason)
 {
 	StringInfoData buf;
 
-	if (!session_notify || !session_connections_maybe_listened())
+	if (!session_events_wanted())
 		return;
 
 	initStringInfo(&buf);
@@ -97,7 +107,7 @@ session_notify_ended_rows(const char *event)
 {
 	SPITupleTable *tt = SPI_tuptable;
 
-	if (!session_notify || tt == NULL || !session_connections_maybe_listened())
+	if (tt == NULL || !session_events_wanted())
 		return;
 
 	for (uint64 i = 0; i < SPI_processed; i++)

@@ -216,8 +216,9 @@ open_common(text *username, text *project, Datum address, bool address_null,
 		enforce_user_limit(user, 0);
 	session_exec(&open_plan, values, nulls, false, 0);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	session_notify_event("open", id, user, project ? text_to_cstring(project) : NULL,
-						 node ? text_to_cstring(node) : NULL, NULL);
+	if (session_events_wanted())
+		session_notify_event("open", id, user, project ? text_to_cstring(project) : NULL,
+							 node ? text_to_cstring(node) : NULL, NULL);
 	session_spi_finish(&spi);
 	return id;
 }
@@ -281,10 +282,11 @@ session_set_session_user(PG_FUNCTION_ARGS)
 	values[2] = BoolGetDatum(authenticated);
 	if (session_exec(&set_user_plan, values, NULL, false, 0) == 0)
 		session_not_found(id);
-	session_notify_event("user", id, user,
-						 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2),
-						 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3),
-						 authenticated ? "login" : "logout");
+	if (session_events_wanted())
+		session_notify_event("user", id, user,
+							 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2),
+							 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3),
+							 authenticated ? "login" : "logout");
 	session_spi_finish(&spi);
 	PG_RETURN_VOID();
 }

@@ -87,6 +87,7 @@ extern void session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
 									 Datum *values, const bool *nulls);
 
 /* events.c: NOTIFY session_events */
+extern bool session_events_wanted(void);
 extern void session_notify_event(const char *event, int64 id, const char *username,
 								 const char *project, const char *node,
 								 const char *reason);
