@@ -4,7 +4,7 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | sed "s/.*'\(.*\
 MODULE_big = $(EXTENSION)
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 
-DATA = $(wildcard sql/*--*--*.sql)
+DATA = $(wildcard sql/*--*--*.sql) sql/$(EXTENSION)--0.1.0.sql
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 
 TESTS = $(wildcard test/sql/*.sql)
