@@ -16,6 +16,8 @@ ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
 
 # -Wextra flags the unused parameters of PostgreSQL's own inline functions and callback signatures
 PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
+# one version source, the control file: the library checks the installed SQL against it
+PG_CPPFLAGS += -DSESSION_VERSION='"$(EXTVERSION)"'
 
 PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config && echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -32,6 +32,45 @@ END
 $roles$;
 
 -------------------------------------------------------------------------------
+-- Schemas
+--
+-- Schema session (fixed by the control file) holds what users see: the
+-- functions, the views and the row type.  CREATE EXTENSION creates it, or
+-- uses an existing one; it refuses one that already holds objects, which
+-- would belong to an application and be mixed with the extension's.
+-- The storage tables and their partitions live in session_storage, where
+-- nobody but the extension's owner has any right: reporting tools pointed
+-- at schema session list only views, and callers reach the tables only
+-- through the functions and views.
+-------------------------------------------------------------------------------
+
+DO $schema$
+BEGIN
+	IF EXISTS (SELECT FROM pg_catalog.pg_class WHERE relnamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_proc WHERE pronamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_type WHERE typnamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_operator WHERE oprnamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_collation WHERE collnamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_conversion WHERE connamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_opfamily WHERE opfnamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_ts_config WHERE cfgnamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_ts_dict WHERE dictnamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_statistic_ext WHERE stxnamespace = 'session'::pg_catalog.regnamespace)
+	THEN
+		RAISE EXCEPTION 'schema "session" already exists and is not empty'
+			USING ERRCODE = 'duplicate_schema',
+				  DETAIL = 'The extension creates its functions, views and row type in schema session and does not share it with other objects.',
+				  HINT = 'Move the objects out of schema session (or rename the schema), then run CREATE EXTENSION session again.';
+	END IF;
+END
+$schema$;
+
+CREATE SCHEMA session_storage;
+
+COMMENT ON SCHEMA session_storage IS
+	'Storage of the session extension: tables and partitions that only the extension''s owner uses; read them through the views of schema session.';
+
+-------------------------------------------------------------------------------
 -- Storage
 --
 -- Open sessions and ended sessions live in different tables.  The open table
@@ -46,10 +85,10 @@ $roles$;
 -- statement start, which costs the write path about 9%.
 -------------------------------------------------------------------------------
 
-CREATE SEQUENCE session.sessions_id_seq AS bigint;
+CREATE SEQUENCE session_storage.sessions_id_seq AS bigint;
 
-CREATE TABLE session.sessions (
-	id					bigint NOT NULL DEFAULT pg_catalog.nextval('session.sessions_id_seq'),
+CREATE TABLE session_storage.sessions (
+	id					bigint NOT NULL DEFAULT pg_catalog.nextval('session_storage.sessions_id_seq'),
 	uuid				uuid NOT NULL,
 	username			text COLLATE "C" NOT NULL,
 	authenticated		boolean NOT NULL,
@@ -68,65 +107,65 @@ CREATE TABLE session.sessions (
 	CONSTRAINT sessions_pkey PRIMARY KEY (id)
 ) WITH (fillfactor = 70);
 
-ALTER SEQUENCE session.sessions_id_seq OWNED BY session.sessions.id;
+ALTER SEQUENCE session_storage.sessions_id_seq OWNED BY session_storage.sessions.id;
 
-CREATE INDEX sessions_username_idx ON session.sessions (username);
-CREATE INDEX sessions_start_time_idx ON session.sessions (start_time, id);
+CREATE INDEX sessions_username_idx ON session_storage.sessions (username);
+CREATE INDEX sessions_start_time_idx ON session_storage.sessions (start_time, id);
 
-COMMENT ON COLUMN session.sessions.id IS 'The numerical session identifier';
-COMMENT ON COLUMN session.sessions.uuid IS 'Unique id of the record, never reused';
-COMMENT ON COLUMN session.sessions.username IS 'The user; ''Unauthenticated'' while nobody is logged in';
-COMMENT ON COLUMN session.sessions.authenticated IS 'False while nobody is logged in';
-COMMENT ON COLUMN session.sessions.project IS 'The application project';
-COMMENT ON COLUMN session.sessions.address IS 'The client''s address';
-COMMENT ON COLUMN session.sessions.scope IS 'browser, designer, ios, android, client or clientless';
-COMMENT ON COLUMN session.sessions.client_id IS 'The client''s own identifier';
-COMMENT ON COLUMN session.sessions.user_agent IS 'The client''s user agent';
-COMMENT ON COLUMN session.sessions.node IS 'The application node that owns the session';
-COMMENT ON COLUMN session.sessions.start_time IS 'When the session was opened';
-COMMENT ON COLUMN session.sessions.last_comm IS 'Last communication; never moves backwards';
-COMMENT ON COLUMN session.sessions.page_ids IS 'Pages open now';
-COMMENT ON COLUMN session.sessions.recent_bytes_sent IS 'Bytes reported by the latest heartbeat';
-COMMENT ON COLUMN session.sessions.total_bytes_sent IS 'Sum of all bytes reported';
-COMMENT ON COLUMN session.sessions.attributes IS 'Free-form application data (a JSON object)';
+COMMENT ON COLUMN session_storage.sessions.id IS 'The numerical session identifier';
+COMMENT ON COLUMN session_storage.sessions.uuid IS 'Unique id of the record, never reused';
+COMMENT ON COLUMN session_storage.sessions.username IS 'The user; ''Unauthenticated'' while nobody is logged in';
+COMMENT ON COLUMN session_storage.sessions.authenticated IS 'False while nobody is logged in';
+COMMENT ON COLUMN session_storage.sessions.project IS 'The application project';
+COMMENT ON COLUMN session_storage.sessions.address IS 'The client''s address';
+COMMENT ON COLUMN session_storage.sessions.scope IS 'browser, designer, ios, android, client or clientless';
+COMMENT ON COLUMN session_storage.sessions.client_id IS 'The client''s own identifier';
+COMMENT ON COLUMN session_storage.sessions.user_agent IS 'The client''s user agent';
+COMMENT ON COLUMN session_storage.sessions.node IS 'The application node that owns the session';
+COMMENT ON COLUMN session_storage.sessions.start_time IS 'When the session was opened';
+COMMENT ON COLUMN session_storage.sessions.last_comm IS 'Last communication; never moves backwards';
+COMMENT ON COLUMN session_storage.sessions.page_ids IS 'Pages open now';
+COMMENT ON COLUMN session_storage.sessions.recent_bytes_sent IS 'Bytes reported by the latest heartbeat';
+COMMENT ON COLUMN session_storage.sessions.total_bytes_sent IS 'Sum of all bytes reported';
+COMMENT ON COLUMN session_storage.sessions.attributes IS 'Free-form application data (a JSON object)';
 
--- the same columns (collation, NOT NULL, defaults, comments) as session.sessions
-CREATE TABLE session.ended_sessions (
-	LIKE session.sessions INCLUDING COMMENTS INCLUDING DEFAULTS,
+-- the same columns (collation, NOT NULL, defaults, comments) as session_storage.sessions
+CREATE TABLE session_storage.ended_sessions (
+	LIKE session_storage.sessions INCLUDING COMMENTS INCLUDING DEFAULTS,
 	end_time			timestamptz NOT NULL,
 	end_reason			text NOT NULL
 ) PARTITION BY RANGE (end_time);
 
-CREATE TABLE session.ended_sessions_default PARTITION OF session.ended_sessions DEFAULT;
+CREATE TABLE session_storage.ended_sessions_default PARTITION OF session_storage.ended_sessions DEFAULT;
 
 -- Each partition has its own index on id (created with the partition), not
 -- a partitioned index: pg_restore recreates the extension's objects first,
 -- and an index on the parent would collide with the dumped partition indexes.
-CREATE INDEX ended_sessions_default_id_idx ON session.ended_sessions_default (id);
+CREATE INDEX ended_sessions_default_id_idx ON session_storage.ended_sessions_default (id);
 
 -- pg_dump keeps the rows of these tables (daily partitions created later are
 -- ordinary tables and are dumped like any other)
-SELECT pg_catalog.pg_extension_config_dump('session.sessions', '');
-SELECT pg_catalog.pg_extension_config_dump('session.sessions_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('session.ended_sessions_default', '');
+SELECT pg_catalog.pg_extension_config_dump('session_storage.sessions', '');
+SELECT pg_catalog.pg_extension_config_dump('session_storage.sessions_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('session_storage.ended_sessions_default', '');
 
-COMMENT ON TABLE session.sessions IS
-	'Open sessions, one row each; rows move to session.ended_sessions when a session ends. Written only through the session.* functions.';
-COMMENT ON TABLE session.ended_sessions IS
+COMMENT ON TABLE session_storage.sessions IS
+	'Open sessions, one row each; rows move to session_storage.ended_sessions when a session ends. Written only through the session.* functions.';
+COMMENT ON TABLE session_storage.ended_sessions IS
 	'Ended sessions, range-partitioned by end_time into one partition per day (plus a default partition); purge_history drops whole days.';
-COMMENT ON TABLE session.ended_sessions_default IS
+COMMENT ON TABLE session_storage.ended_sessions_default IS
 	'Catch-all partition for ended sessions whose day has no partition yet (partitions are created ahead by expire_sessions and the background worker).';
-COMMENT ON SEQUENCE session.sessions_id_seq IS 'Source of session ids; never reused.';
+COMMENT ON SEQUENCE session_storage.sessions_id_seq IS 'Source of session ids; never reused.';
 
 
-COMMENT ON COLUMN session.ended_sessions.username IS 'The user when the session ended; ''Unauthenticated'' if nobody was logged in';
-COMMENT ON COLUMN session.ended_sessions.authenticated IS 'False if nobody was logged in when the session ended';
-COMMENT ON COLUMN session.ended_sessions.node IS 'The application node that owned the session';
-COMMENT ON COLUMN session.ended_sessions.last_comm IS 'Last communication before the end';
-COMMENT ON COLUMN session.ended_sessions.page_ids IS 'Pages open when the session ended';
-COMMENT ON COLUMN session.ended_sessions.recent_bytes_sent IS 'Bytes reported by the last heartbeat';
-COMMENT ON COLUMN session.ended_sessions.end_time IS 'When the session ended (the partition key)';
-COMMENT ON COLUMN session.ended_sessions.end_reason IS 'logout, timeout, max_lifetime, terminated, node_shutdown, closed, evicted, or the caller''s own word';
+COMMENT ON COLUMN session_storage.ended_sessions.username IS 'The user when the session ended; ''Unauthenticated'' if nobody was logged in';
+COMMENT ON COLUMN session_storage.ended_sessions.authenticated IS 'False if nobody was logged in when the session ended';
+COMMENT ON COLUMN session_storage.ended_sessions.node IS 'The application node that owned the session';
+COMMENT ON COLUMN session_storage.ended_sessions.last_comm IS 'Last communication before the end';
+COMMENT ON COLUMN session_storage.ended_sessions.page_ids IS 'Pages open when the session ended';
+COMMENT ON COLUMN session_storage.ended_sessions.recent_bytes_sent IS 'Bytes reported by the last heartbeat';
+COMMENT ON COLUMN session_storage.ended_sessions.end_time IS 'When the session ended (the partition key)';
+COMMENT ON COLUMN session_storage.ended_sessions.end_reason IS 'logout, timeout, max_lifetime, terminated, node_shutdown, closed, evicted, or the caller''s own word';
 
 -------------------------------------------------------------------------------
 -- The row type
@@ -159,7 +198,7 @@ CREATE TYPE session.session_info AS (
 
 COMMENT ON TYPE session.session_info IS
 	'One session, open or ended: the row returned by both forms of session.get_session_info';
--- the columns the type shares with session.sessions mean the same
+-- the columns the type shares with session_storage.sessions mean the same
 DO $typecomments$
 DECLARE
 	col record;
@@ -167,7 +206,7 @@ BEGIN
 	FOR col IN
 		SELECT a.attname, pg_catalog.col_description(a.attrelid, a.attnum) AS description
 		FROM pg_catalog.pg_attribute a
-		WHERE a.attrelid = 'session.sessions'::pg_catalog.regclass AND a.attnum > 0
+		WHERE a.attrelid = 'session_storage.sessions'::pg_catalog.regclass AND a.attnum > 0
 		  AND NOT a.attisdropped
 	LOOP
 		EXECUTE pg_catalog.format('COMMENT ON COLUMN session.session_info.%I IS %L',
@@ -382,7 +421,7 @@ CREATE VIEW session.active_sessions AS
 		   pg_catalog.cardinality(s.page_ids) AS active_pages, s.page_ids,
 		   s.recent_bytes_sent, s.total_bytes_sent, s.attributes,
 		   NULL::timestamptz AS end_time, NULL::text AS end_reason
-	FROM session.sessions s
+	FROM session_storage.sessions s
 	ORDER BY s.start_time, s.id;
 
 COMMENT ON VIEW session.active_sessions IS
@@ -397,7 +436,7 @@ CREATE VIEW session.history AS
 		   pg_catalog.cardinality(e.page_ids) AS active_pages, e.page_ids,
 		   e.recent_bytes_sent, e.total_bytes_sent, e.attributes, e.end_time,
 		   e.end_reason, e.end_time - e.start_time AS duration
-	FROM session.ended_sessions e;
+	FROM session_storage.ended_sessions e;
 
 COMMENT ON VIEW session.history IS
 	'Ended sessions: the session_info columns plus duration; filter on end_time to read only the days you need';
@@ -410,7 +449,7 @@ CREATE VIEW session.project_usage AS
 		   count(*) FILTER (WHERE s.scope = 'designer') AS designers,
 		   count(*) FILTER (WHERE s.scope = 'clientless') AS clientless,
 		   min(s.start_time) AS oldest_start
-	FROM session.sessions s
+	FROM session_storage.sessions s
 	GROUP BY s.project;
 
 COMMENT ON VIEW session.project_usage IS 'Per project: open sessions, distinct logged-in users, designers, clientless sessions and the oldest start';
@@ -431,7 +470,7 @@ COMMENT ON FUNCTION session.backend_contexts() IS
 
 -- pg_stat_activity hides other roles' backends' details from unprivileged
 -- roles, so readers list connections through this function
-CREATE FUNCTION session.connection_list(OUT pid integer, OUT usename name,
+CREATE FUNCTION session.connection_list(OUT pid integer, OUT datname name, OUT usename name,
 										OUT application_name text, OUT client_addr inet,
 										OUT backend_start timestamptz, OUT state text,
 										OUT user_context text, OUT session_id bigint)
@@ -439,7 +478,7 @@ RETURNS SETOF record
 LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT a.pid, a.usename, a.application_name, a.client_addr, a.backend_start,
+	SELECT a.pid, a.datname, a.usename, a.application_name, a.client_addr, a.backend_start,
 		   a.state, c.user_context, c.session_id
 	FROM pg_catalog.pg_stat_activity a
 	LEFT JOIN session.backend_contexts() c ON c.pid = a.pid
@@ -455,6 +494,7 @@ CREATE VIEW session.connections AS
 COMMENT ON VIEW session.connections IS
 	'Every client backend with the user context and session it acts for (needs shared_preload_libraries = ''session'')';
 COMMENT ON COLUMN session.connections.pid IS 'Backend process id';
+COMMENT ON COLUMN session.connections.datname IS 'Database of the connection (a session_id is an id of that database''s registry)';
 COMMENT ON COLUMN session.connections.usename IS 'Database role of the connection';
 COMMENT ON COLUMN session.connections.application_name IS 'application_name of the connection';
 COMMENT ON COLUMN session.connections.client_addr IS 'Address of the database client';
@@ -465,13 +505,221 @@ COMMENT ON COLUMN session.connections.session_id IS 'The session attached with a
 
 CREATE FUNCTION session.concurrency(from_time timestamptz, to_time timestamptz,
 									bucket interval DEFAULT '1 hour',
-									project_regex text DEFAULT NULL)
+									project_regex text DEFAULT NULL,
+									origin timestamptz DEFAULT NULL,
+									include_empty boolean DEFAULT false)
 RETURNS TABLE (bucket_start timestamptz, project text, peak_sessions integer, distinct_users integer)
 AS 'MODULE_PATHNAME', 'session_concurrency'
 LANGUAGE C STABLE PARALLEL RESTRICTED;
 
-COMMENT ON FUNCTION session.concurrency(timestamptz, timestamptz, interval, text) IS
-	'Per bucket and project: the most sessions open at one moment (true overlap) and the distinct users, from open and ended sessions';
+COMMENT ON FUNCTION session.concurrency(timestamptz, timestamptz, interval, text, timestamptz, boolean) IS
+	'Per bucket and project: the most sessions open at one moment (true overlap) and the distinct users, from open and ended sessions. Buckets are origin + n * bucket (origin: midnight of 2000-01-01 in the session time zone unless given), every bucket that overlaps from_time .. to_time, each counted over its whole width; include_empty => true adds zero rows for buckets without sessions.';
+
+-- The body of session.concurrency, which validates the arguments, turns
+-- project_regex into a whole-value pattern and numbers the buckets first.
+-- Each session overlapping a bucket is clipped to it and becomes two
+-- events, +1 at its start and -1 at its end; the peak is the largest running
+-- sum.  Ends sort before starts at the same instant (a session is open on
+-- [start_time, end_time)); open sessions count as open until now.
+CREATE FUNCTION session_storage.concurrency(origin timestamptz, bucket interval,
+											first_bucket bigint, last_bucket bigint,
+											project_pattern text, include_empty boolean)
+RETURNS TABLE (bucket_start timestamptz, project text, peak_sessions integer, distinct_users integer)
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+AS $$
+	WITH b AS (
+		SELECT $1 OPERATOR(pg_catalog.+) (k::double precision OPERATOR(pg_catalog.*) $2) AS bs,
+			   $1 OPERATOR(pg_catalog.+) ((k OPERATOR(pg_catalog.+) 1)::double precision OPERATOR(pg_catalog.*) $2) AS be
+		FROM pg_catalog.generate_series($3, $4) AS k),
+	r AS (SELECT pg_catalog.min(bs) AS lo, pg_catalog.max(be) AS hi FROM b),
+	s AS (
+		SELECT o.project, o.username, o.authenticated, o.start_time AS st,
+			   pg_catalog.statement_timestamp() AS et
+		FROM session_storage.sessions o, r
+		WHERE o.start_time OPERATOR(pg_catalog.<) r.hi
+		  AND ($5 IS NULL OR o.project OPERATOR(pg_catalog.~) $5)
+		UNION ALL
+		SELECT e.project, e.username, e.authenticated, e.start_time, e.end_time
+		FROM session_storage.ended_sessions e, r
+		WHERE e.end_time OPERATOR(pg_catalog.>) r.lo AND e.start_time OPERATOR(pg_catalog.<) r.hi
+		  AND ($5 IS NULL OR e.project OPERATOR(pg_catalog.~) $5)),
+	sb AS (
+		SELECT b.bs, s.project, s.username, s.authenticated,
+			   GREATEST(s.st, b.bs) AS cs, LEAST(s.et, b.be) AS ce
+		FROM s JOIN b ON s.st OPERATOR(pg_catalog.<) b.be AND s.et OPERATOR(pg_catalog.>) b.bs),
+	ev AS (
+		SELECT bs, project, cs AS t, 1 AS d FROM sb WHERE cs OPERATOR(pg_catalog.<) ce
+		UNION ALL
+		SELECT bs, project, ce, -1 FROM sb WHERE cs OPERATOR(pg_catalog.<) ce),
+	run AS (
+		SELECT bs, project,
+			   pg_catalog.sum(d) OVER (PARTITION BY bs, project ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS c
+		FROM ev),
+	peaks AS (SELECT bs, project, pg_catalog.max(c) AS peak FROM run GROUP BY bs, project),
+	users AS (
+		SELECT bs, project, pg_catalog.count(DISTINCT username) FILTER (WHERE authenticated) AS u
+		FROM sb WHERE cs OPERATOR(pg_catalog.<) ce GROUP BY bs, project),
+	found AS (
+		SELECT p.bs, p.project, p.peak::integer AS peak, u.u::integer AS users
+		FROM peaks p JOIN users u ON u.bs OPERATOR(pg_catalog.=) p.bs
+		 AND u.project IS NOT DISTINCT FROM p.project),
+	-- include_empty: every bucket gets a row for every project found in the
+	-- range (one row with a NULL project when none was)
+	projects AS (SELECT DISTINCT project FROM found),
+	wanted AS (
+		SELECT b.bs, pr.project FROM b, projects pr WHERE $6
+		UNION ALL
+		SELECT b.bs, NULL::text FROM b WHERE $6 AND NOT EXISTS (SELECT FROM projects))
+	SELECT bs, project, peak, users FROM found
+	UNION ALL
+	SELECT w.bs, w.project, 0, 0 FROM wanted w
+	WHERE NOT EXISTS (SELECT FROM found f WHERE f.bs OPERATOR(pg_catalog.=) w.bs
+					  AND f.project IS NOT DISTINCT FROM w.project)
+	ORDER BY 1, 2
+$$;
+
+COMMENT ON FUNCTION session_storage.concurrency(timestamptz, interval, bigint, bigint, text, boolean) IS
+	'The query of session.concurrency, which calls it with validated arguments';
+
+-------------------------------------------------------------------------------
+-- Partition maintenance and retention (called by the C functions and the
+-- background worker as the extension's owner)
+--
+-- Housekeeping never makes the application wait: every lock is taken with
+-- NOWAIT, and what cannot be locked now is left for the next pass.
+-------------------------------------------------------------------------------
+
+-- Creates the missing partitions of today and the next two days (UTC),
+-- moving into each the rows of its day that went to the default partition.
+CREATE FUNCTION session_storage.maintain_partitions()
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict error
+DECLARE
+	today date := (pg_catalog.transaction_timestamp() AT TIME ZONE 'UTC')::date;
+	day date;
+	part text;
+	lo text;
+	hi text;
+BEGIN
+	FOR i IN 0..2 LOOP
+		day := today + i;
+		part := 'ended_sessions_' || pg_catalog.to_char(day, 'YYYYMMDD');
+		CONTINUE WHEN pg_catalog.to_regclass('session_storage.' || part) IS NOT NULL;
+		lo := pg_catalog.to_char(day, 'YYYY-MM-DD') || ' 00:00:00+00';
+		hi := pg_catalog.to_char(day + 1, 'YYYY-MM-DD') || ' 00:00:00+00';
+		BEGIN
+			-- A session ending right now may already have chosen the default
+			-- partition for its row; attaching the partition that covers now
+			-- would make that row violate the default partition's new
+			-- constraint.  So for today no writer at all may be active;
+			-- future days cannot receive current rows.
+			IF i = 0 THEN
+				LOCK TABLE ONLY session_storage.ended_sessions IN SHARE ROW EXCLUSIVE MODE NOWAIT;
+			ELSE
+				LOCK TABLE ONLY session_storage.ended_sessions IN SHARE UPDATE EXCLUSIVE MODE NOWAIT;
+			END IF;
+			LOCK TABLE session_storage.ended_sessions_default IN ACCESS EXCLUSIVE MODE NOWAIT;
+		EXCEPTION WHEN lock_not_available THEN
+			-- days ahead have later passes before they begin; today matters
+			IF i = 0 THEN
+				RAISE WARNING 'partition % of session history not created: the history is in use', part
+					USING DETAIL = 'Sessions that end today go to the default partition until a later pass creates it.';
+			END IF;
+			CONTINUE;
+		END;
+		-- someone may have created it while we were getting the locks
+		CONTINUE WHEN pg_catalog.to_regclass('session_storage.' || part) IS NOT NULL;
+
+		EXECUTE pg_catalog.format('CREATE TABLE session_storage.%I (LIKE session_storage.ended_sessions INCLUDING DEFAULTS INCLUDING STORAGE)', part);
+		EXECUTE pg_catalog.format('WITH m AS (DELETE FROM session_storage.ended_sessions_default WHERE end_time >= %L AND end_time < %L RETURNING *) INSERT INTO session_storage.%I SELECT * FROM m', lo, hi, part);
+		-- each partition has its own index (see ended_sessions_default_id_idx)
+		EXECUTE pg_catalog.format('CREATE INDEX %I ON session_storage.%I (id)', part || '_id_idx', part);
+		EXECUTE pg_catalog.format('ALTER TABLE session_storage.ended_sessions ATTACH PARTITION session_storage.%I FOR VALUES FROM (%L) TO (%L)', part, lo, hi);
+		EXECUTE pg_catalog.format('COMMENT ON TABLE session_storage.%I IS %L', part,
+								  'Sessions that ended on ' || pg_catalog.to_char(day, 'YYYY-MM-DD') || ' (UTC)');
+	END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION session_storage.maintain_partitions() IS
+	'Creates the daily partitions of today and the next two days that are missing, without waiting for a lock';
+
+-- Removes ended sessions older than cutoff and returns how many: whole days
+-- are dropped with their partition; only the day that straddles the cutoff
+-- and the default partition are deleted row by row.
+CREATE FUNCTION session_storage.purge_history(cutoff timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict error
+DECLARE
+	part record;
+	removed bigint := 0;
+	n bigint;
+	parent_locked boolean := false;
+	straddle text := 'ended_sessions_' || pg_catalog.to_char(cutoff AT TIME ZONE 'UTC', 'YYYYMMDD');
+BEGIN
+	FOR part IN
+		SELECT c.relname::text AS name,
+			   pg_catalog.to_date(pg_catalog.substr(c.relname::text, 16), 'YYYYMMDD') AS day
+		FROM pg_catalog.pg_inherits i
+		JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'session_storage.ended_sessions'::pg_catalog.regclass
+		  AND c.relname OPERATOR(pg_catalog.~) '^ended_sessions_[0-9]{8}$'
+		ORDER BY c.relname
+	LOOP
+		-- the partition holds [day, day + 1) UTC: drop it when all of it is old
+		CONTINUE WHEN ((part.day + 1)::timestamp AT TIME ZONE 'UTC') > cutoff;
+		BEGIN
+			-- dropping a partition locks its parent exclusively: a reader's
+			-- open transaction on session.history would make it wait, and
+			-- every session ending after it would queue behind it
+			IF NOT parent_locked THEN
+				LOCK TABLE ONLY session_storage.ended_sessions IN ACCESS EXCLUSIVE MODE NOWAIT;
+				parent_locked := true;
+			END IF;
+			EXECUTE pg_catalog.format('LOCK TABLE session_storage.%I IN ACCESS EXCLUSIVE MODE NOWAIT', part.name);
+		EXCEPTION WHEN lock_not_available THEN
+			RAISE WARNING 'session history of % not purged: the history is in use', part.day
+				USING DETAIL = 'Another transaction holds a lock on session_storage.ended_sessions (for example a long transaction that read session.history).',
+					  HINT = 'The next purge removes it.';
+			EXIT WHEN NOT parent_locked;
+			CONTINUE;
+		END;
+		EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM session_storage.%I', part.name) INTO n;
+		EXECUTE pg_catalog.format('DROP TABLE session_storage.%I', part.name);
+		removed := removed + n;
+	END LOOP;
+
+	-- what is left row by row: the default partition and the straddling day
+	FOR part IN
+		SELECT c.relname::text AS name
+		FROM pg_catalog.pg_inherits i
+		JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'session_storage.ended_sessions'::pg_catalog.regclass
+		  AND c.relname IN ('ended_sessions_default', straddle)
+	LOOP
+		BEGIN
+			EXECUTE pg_catalog.format('LOCK TABLE session_storage.%I IN ROW EXCLUSIVE MODE NOWAIT', part.name);
+			EXECUTE pg_catalog.format('DELETE FROM session_storage.%I WHERE end_time < $1', part.name)
+				USING cutoff;
+			GET DIAGNOSTICS n = ROW_COUNT;
+			removed := removed + n;
+		EXCEPTION WHEN lock_not_available THEN
+			RAISE WARNING 'session history in % not purged: the partition is in use', part.name
+				USING HINT = 'The next purge removes it.';
+		END;
+	END LOOP;
+	RETURN removed;
+END
+$$;
+
+COMMENT ON FUNCTION session_storage.purge_history(timestamptz) IS
+	'Removes ended sessions older than cutoff, dropping whole daily partitions, without waiting for a lock; returns how many it removed';
 
 -- The views' session_info columns mean what the row type's columns mean
 DO $comments$
@@ -500,6 +748,10 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA session FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA session FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA session FROM PUBLIC;
 GRANT USAGE ON SCHEMA session TO PUBLIC;
+-- schema session_storage: no right for anyone but the owner
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA session_storage FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA session_storage FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA session_storage FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION session.get_user_context() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION session.current_session_id() TO PUBLIC;
@@ -511,7 +763,7 @@ GRANT EXECUTE ON FUNCTION
 	session.backend_contexts(),
 	session.connection_list(),
 	session.elapsed_ms(timestamptz, timestamptz),
-	session.concurrency(timestamptz, timestamptz, interval, text)
+	session.concurrency(timestamptz, timestamptz, interval, text, timestamptz, boolean)
 TO session_reader;
 GRANT SELECT ON session.active_sessions, session.history, session.project_usage,
 	session.connections TO session_reader;
@@ -526,12 +778,12 @@ GRANT EXECUTE ON FUNCTION
 	session.close_clientless_session(bigint),
 	session.set_user_context(text, boolean),
 	session.reset_user_context(),
-	session.attach_session(bigint, boolean)
+	session.attach_session(bigint, boolean),
+	session.close_node_sessions(text, text)
 TO session_app;
 
 GRANT EXECUTE ON FUNCTION
 	session.terminate_session(bigint, text),
-	session.close_node_sessions(text, text),
 	session.expire_sessions(),
 	session.purge_history(interval)
 TO session_admin;

@@ -15,6 +15,7 @@
  *-------------------------------------------------------------------------
  */
 #include "session.h"
+#include "queries.h"
 
 #include "access/parallel.h"
 #include "catalog/pg_type.h"
@@ -39,11 +40,6 @@ static int64 published_session_id = 0;
 
 /* bumped whenever the user context changes, to validate cached copies */
 static uint64 context_generation = 1;
-
-static SessionPlan attach_plan = {
-	"SELECT username, authenticated FROM session.sessions WHERE id = $1 FOR KEY SHARE",
-	1, {INT8OID}, NULL
-};
 
 static bool
 check_protected(char **newval, void **extra, GucSource source)
@@ -221,7 +217,7 @@ session_attach_session(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(id);
 
 	session_spi_connect(&spi);
-	if (session_exec(&attach_plan, values, NULL, false, 1) == 0)
+	if (session_exec(&query_attach, values, NULL, false, 1) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_SESSION_NOT_FOUND),
 				 errmsg("session " INT64_FORMAT " not found", id),

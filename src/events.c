@@ -100,7 +100,7 @@ session_notify_event(const char *event, int64 id, const char *username,
 
 /*
  * One event per row of the current SPI result, whose columns are
- * (id, username, project, node, end_reason).
+ * (id, uuid, username, project, node, scope, end_reason).
  */
 void
 session_notify_ended_rows(const char *event)
@@ -118,9 +118,9 @@ session_notify_ended_rows(const char *event)
 		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 
 		session_notify_event(event, id,
-							 SPI_getvalue(tup, desc, 2),
 							 SPI_getvalue(tup, desc, 3),
 							 SPI_getvalue(tup, desc, 4),
-							 SPI_getvalue(tup, desc, 5));
+							 SPI_getvalue(tup, desc, 5),
+							 SPI_getvalue(tup, desc, 7));
 	}
 }

@@ -60,16 +60,17 @@ extension_installed(void)
 	return installed;
 }
 
-/* Run one step in its own transaction. */
+/*
+ * Run one step in its own transaction.  Each step switches to the
+ * extension's owner itself (identity.c), as the functions do.
+ */
 static void
 run_in_transaction(void (*step) (void))
 {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	SPI_connect();
 	step();
-	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 }

@@ -293,32 +293,32 @@ regex_prefix_upper_bound(const char *prefix)
  * translates; else under the C collation when its meaning cannot depend on
  * the locale (faster); else under the database's collation.
  */
-void
-regex_filter_params(const RegexFilter *f, Datum *c_value, bool *c_null,
-					Datum *default_value, bool *default_null,
-					Datum *like_value, bool *like_null)
+RegexFilterParams
+regex_filter_params(const RegexFilter *f)
 {
-	*c_null = true;
-	*default_null = true;
-	*like_null = true;
-	*c_value = (Datum) 0;
-	*default_value = (Datum) 0;
-	*like_value = (Datum) 0;
+	RegexFilterParams p;
+
+	for (int i = 0; i < REGEX_FILTER_NPARAMS; i++)
+	{
+		p.values[i] = (Datum) 0;
+		p.nulls[i] = true;
+	}
 	if (f == NULL || f->pattern == NULL)
-		return;
+		return p;
 	if (f->like != NULL)
 	{
-		*like_value = CStringGetTextDatum(f->like);
-		*like_null = false;
+		p.values[0] = CStringGetTextDatum(f->like);
+		p.nulls[0] = false;
 	}
 	else if (f->locale_sensitive)
 	{
-		*default_value = CStringGetTextDatum(f->pattern);
-		*default_null = false;
+		p.values[2] = CStringGetTextDatum(f->pattern);
+		p.nulls[2] = false;
 	}
 	else
 	{
-		*c_value = CStringGetTextDatum(f->pattern);
-		*c_null = false;
+		p.values[1] = CStringGetTextDatum(f->pattern);
+		p.nulls[1] = false;
 	}
+	return p;
 }

@@ -18,10 +18,20 @@ typedef struct RegexFilter
 	char	   *like;			/* the same filter as a LIKE pattern, if it can be */
 } RegexFilter;
 
-/* The pattern as parameters of a listing query: C-collation or default slot */
-extern void regex_filter_params(const RegexFilter *f, Datum *c_value, bool *c_null,
-								Datum *default_value, bool *default_null,
-								Datum *like_value, bool *like_null);
+/*
+ * A filter as the three parameters of a listing query, in this order: a
+ * LIKE pattern, a regex under the C collation, a regex under the database's
+ * collation.  At most one is not NULL; all are NULL for no filter.
+ */
+#define REGEX_FILTER_NPARAMS 3
+
+typedef struct RegexFilterParams
+{
+	Datum		values[REGEX_FILTER_NPARAMS];
+	bool		nulls[REGEX_FILTER_NPARAMS];
+} RegexFilterParams;
+
+extern RegexFilterParams regex_filter_params(const RegexFilter *f);
 
 extern void regex_filter_init(RegexFilter *f, text *pattern, const char *param);
 extern text *regex_prefix_upper_bound(const char *prefix);

@@ -4,14 +4,16 @@
  *	  Writing sessions: open, log in and out, heartbeat, close, clientless
  *	  sessions, termination, node shutdown and the per-user limit.
  *
- *	  Open sessions live in session.sessions.  Ending a session moves its row
- *	  to session.ended_sessions in one statement, so a session is in exactly
+ *	  Open sessions live in session_storage.sessions.  Ending a session moves
+ *	  its row to session_storage.ended_sessions in one statement, so a session is in exactly
  *	  one of the two tables at any time.
  *
  *-------------------------------------------------------------------------
  */
 #include "session.h"
+#include "queries.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "common/int.h"
@@ -32,87 +34,14 @@ PG_FUNCTION_INFO_V1(session_close_clientless_session);
 PG_FUNCTION_INFO_V1(session_terminate_session);
 PG_FUNCTION_INFO_V1(session_close_node_sessions);
 
-/* Advisory lock class that serializes the logins of one user */
+/*
+ * The lock that serializes the logins of one user: an advisory-type lock
+ * tag whose last field is a value that the pg_advisory_* functions never
+ * use (they use 1 for a bigint key and 2 for a pair of integers), so no SQL
+ * caller can take it and make a user's logins wait.
+ */
 #define SESSION_USER_LOCK_CLASS 0x53455353
-
-/* The stored columns, in table order, shared by both tables */
-#define SESSION_COLUMNS \
-	"id, uuid, username, authenticated, project, address, scope, client_id, " \
-	"user_agent, node, start_time, last_comm, page_ids, recent_bytes_sent, " \
-	"total_bytes_sent, attributes"
-
-/* Moves the rows of CTE d to history and returns what events need. */
-#define SESSION_MOVE_TO_HISTORY(reason) \
-	"INSERT INTO session.ended_sessions (" SESSION_COLUMNS ", end_time, end_reason) " \
-	"SELECT " SESSION_COLUMNS ", " \
-	"GREATEST(pg_catalog.statement_timestamp(), start_time), " reason " FROM d " \
-	"RETURNING id, username, project, node, end_reason"
-
-static SessionPlan open_plan = {
-	"INSERT INTO session.sessions (uuid, username, authenticated, project, address, scope, "
-	"client_id, user_agent, node, start_time, last_comm, attributes) "
-	"VALUES (pg_catalog.gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8, "
-	"pg_catalog.statement_timestamp(), pg_catalog.statement_timestamp(), $9) RETURNING id",
-	9, {TEXTOID, BOOLOID, TEXTOID, INETOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID}, NULL
-};
-
-static SessionPlan user_sessions_plan = {
-	"SELECT id FROM session.sessions "
-	"WHERE username = $1 AND authenticated AND scope <> 'clientless' AND id <> $2 "
-	"ORDER BY start_time, id",
-	2, {TEXTOID, INT8OID}, NULL
-};
-
-static SessionPlan set_user_plan = {
-	"UPDATE session.sessions SET username = $2, authenticated = $3 WHERE id = $1 "
-	"RETURNING username, project, node",
-	3, {INT8OID, TEXTOID, BOOLOID}, NULL
-};
-
-static SessionPlan heartbeat_plan = {
-	"UPDATE session.sessions SET "
-	"last_comm = GREATEST(last_comm, pg_catalog.statement_timestamp()), "
-	"recent_bytes_sent = $2, total_bytes_sent = total_bytes_sent + $2, "
-	"page_ids = COALESCE($3, page_ids) WHERE id = $1",
-	3, {INT8OID, INT8OID, TEXTARRAYOID}, NULL
-};
-
-static SessionPlan heartbeat_many_plan = {
-	"UPDATE session.sessions s SET "
-	"last_comm = GREATEST(s.last_comm, pg_catalog.statement_timestamp()), "
-	"recent_bytes_sent = u.b, total_bytes_sent = s.total_bytes_sent + u.b "
-	"FROM unnest($1::bigint[], $2::bigint[]) AS u(id, b) WHERE s.id = u.id",
-	2, {INT8ARRAYOID, INT8ARRAYOID}, NULL
-};
-
-static SessionPlan end_plan = {
-	"WITH d AS (DELETE FROM session.sessions WHERE id = $1 RETURNING *) "
-	SESSION_MOVE_TO_HISTORY("$2"),
-	2, {INT8OID, TEXTOID}, NULL
-};
-
-static SessionPlan end_clientless_plan = {
-	"WITH d AS (DELETE FROM session.sessions WHERE id = $1 AND scope = 'clientless' RETURNING *) "
-	SESSION_MOVE_TO_HISTORY("$2"),
-	2, {INT8OID, TEXTOID}, NULL
-};
-
-static SessionPlan end_node_plan = {
-	"WITH v AS (SELECT id FROM session.sessions WHERE node = $1 ORDER BY id LIMIT $3 FOR UPDATE), "
-	"d AS (DELETE FROM session.sessions s USING v WHERE s.id = v.id RETURNING s.*) "
-	SESSION_MOVE_TO_HISTORY("$2"),
-	3, {TEXTOID, TEXTOID, INT4OID}, NULL
-};
-
-static SessionPlan open_exists_plan = {
-	"SELECT 1 FROM session.sessions WHERE id = $1",
-	1, {INT8OID}, NULL
-};
-
-static SessionPlan ended_scope_plan = {
-	"SELECT scope FROM session.ended_sessions WHERE id = $1 LIMIT 1",
-	1, {INT8OID}, NULL
-};
+#define SESSION_USER_LOCK_KIND	0x5345
 
 static inline Datum
 nullable(text *t)
@@ -134,9 +63,11 @@ is_unauthenticated(text *username)
  * Enforce session.max_sessions_per_user for a user about to hold one more
  * session (exclude_id: a session of the caller's that must not count).
  *
- * A transaction-scoped advisory lock per user serializes concurrent logins
- * of that user, so two of them never both pass the check; the count query
- * runs after the lock is granted and so sees every committed login.
+ * A transaction-scoped lock per user serializes concurrent logins of that
+ * user, so two of them never both pass the check.  The count runs after the
+ * lock is granted, with a snapshot taken then, so it sees every committed
+ * login even under REPEATABLE READ or SERIALIZABLE, whose transaction
+ * snapshot may be older than the other login's commit.
  */
 static void
 enforce_user_limit(const char *username, int64 exclude_id)
@@ -145,6 +76,7 @@ enforce_user_limit(const char *username, int64 exclude_id)
 	Datum		values[2];
 	int			limit = session_max_sessions_per_user;
 	int			n;
+	int			evict;
 	int64	   *ids;
 
 	if (limit <= 0)
@@ -152,31 +84,64 @@ enforce_user_limit(const char *username, int64 exclude_id)
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, SESSION_USER_LOCK_CLASS,
 						 hash_bytes((const unsigned char *) username, strlen(username)),
-						 2);
+						 SESSION_USER_LOCK_KIND);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 
 	values[0] = CStringGetTextDatum(username);
 	values[1] = Int64GetDatum(exclude_id);
-	n = session_exec(&user_sessions_plan, values, NULL, false, 0);
+	n = session_exec_latest(&query_user_sessions, values, NULL);
 	if (n < limit)
 		return;
 
 	if (session_limit_policy == SESSION_LIMIT_REJECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_SESSION_LIMIT_EXCEEDED),
-				 errmsg("user \"%s\" already has %d open sessions", username, n),
+				 errmsg_plural("user \"%s\" already has %d open session",
+							   "user \"%s\" already has %d open sessions",
+							   n, username, n),
 				 errdetail("session.max_sessions_per_user is %d.", limit)));
 
 	/* evict_oldest: end the oldest sessions until one more fits */
-	ids = palloc(sizeof(int64) * n);
-	for (int i = 0; i < n; i++)
+	evict = n - limit + 1;
+	ids = palloc(sizeof(int64) * evict);
+	for (int i = 0; i < evict; i++)
 	{
 		bool		isnull;
 
 		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
 											 SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	for (int i = 0; i <= n - limit; i++)
+
+	/*
+	 * A transaction snapshot cannot end a session committed after it was
+	 * taken (it cannot see the row): that is a serialization failure, and
+	 * the application retries the login.
+	 */
+	if (IsolationUsesXactSnapshot())
+	{
+		int			m = session_exec(&query_user_sessions, values, NULL, true, 0);
+
+		for (int i = 0; i < evict; i++)
+		{
+			bool		seen = false;
+
+			for (int j = 0; j < m && !seen; j++)
+			{
+				bool		isnull;
+
+				seen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[j],
+												   SPI_tuptable->tupdesc, 1, &isnull)) == ids[i];
+			}
+			if (!seen)
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to a concurrent login of user \"%s\"",
+								username),
+						 errhint("Retry the transaction.")));
+		}
+	}
+
+	for (int i = 0; i < evict; i++)
 		(void) session_end_session(ids[i], "evicted", "evict", false);
 	pfree(ids);
 }
@@ -214,7 +179,7 @@ open_common(text *username, text *project, Datum address, bool address_null,
 	session_spi_connect(&spi);
 	if (authenticated && strcmp(scope, SESSION_SCOPE_CLIENTLESS) != 0)
 		enforce_user_limit(user, 0);
-	session_exec(&open_plan, values, nulls, false, 0);
+	session_exec(&query_open, values, nulls, false, 0);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (session_events_wanted())
 		session_notify_event("open", id, user, project ? text_to_cstring(project) : NULL,
@@ -280,12 +245,12 @@ session_set_session_user(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(id);
 	values[1] = CStringGetTextDatum(user);
 	values[2] = BoolGetDatum(authenticated);
-	if (session_exec(&set_user_plan, values, NULL, false, 0) == 0)
+	if (session_exec(&query_set_user, values, NULL, false, 0) == 0)
 		session_not_found(id);
 	if (session_events_wanted())
 		session_notify_event("user", id, user,
-							 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2),
-							 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3),
+							 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4),
+							 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5),
 							 authenticated ? "login" : "logout");
 	session_spi_finish(&spi);
 	PG_RETURN_VOID();
@@ -316,7 +281,7 @@ session_heartbeat(PG_FUNCTION_ARGS)
 	}
 
 	session_spi_connect(&spi);
-	n = session_exec(&heartbeat_plan, values, nulls, false, 0);
+	n = session_exec(&query_heartbeat, values, nulls, false, 0);
 	session_spi_finish(&spi);
 	PG_RETURN_BOOL(n > 0);
 }
@@ -334,25 +299,6 @@ heartbeat_item_cmp(const void *a, const void *b)
 	int64		y = ((const HeartbeatItem *) b)->id;
 
 	return (x > y) - (x < y);
-}
-
-/* Read a bigint[] argument, refusing NULL elements. */
-static int
-int8_array_arg(ArrayType *arr, const char *name, Datum **elems)
-{
-	bool	   *nulls;
-	int			n;
-
-	deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-					  elems, &nulls, &n);
-	for (int i = 0; i < n; i++)
-	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s must not contain nulls", name)));
-	}
-	return n;
 }
 
 /*
@@ -374,10 +320,10 @@ session_heartbeat_many(PG_FUNCTION_ARGS)
 	int64		touched;
 
 	session_require_arg(fcinfo, 0, "session_ids");
-	n = int8_array_arg(PG_GETARG_ARRAYTYPE_P(0), "session_ids", &ids);
+	n = session_int8_array_arg(PG_GETARG_ARRAYTYPE_P(0), "session_ids", &ids);
 	if (!PG_ARGISNULL(1))
 	{
-		int			nb = int8_array_arg(PG_GETARG_ARRAYTYPE_P(1), "bytes_sent", &bytes);
+		int			nb = session_int8_array_arg(PG_GETARG_ARRAYTYPE_P(1), "bytes_sent", &bytes);
 
 		if (nb != n)
 			ereport(ERROR,
@@ -405,11 +351,9 @@ session_heartbeat_many(PG_FUNCTION_ARGS)
 		{
 			int64		sum;
 
+			/* counters saturate: so does the sum of one session's entries */
 			if (pg_add_s64_overflow(DatumGetInt64(out_bytes[m - 1]), items[i].bytes, &sum))
-				ereport(ERROR,
-						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("bytes_sent of session " INT64_FORMAT " is out of range",
-								items[i].id)));
+				sum = PG_INT64_MAX;
 			out_bytes[m - 1] = Int64GetDatum(sum);
 			continue;
 		}
@@ -422,7 +366,7 @@ session_heartbeat_many(PG_FUNCTION_ARGS)
 	values[1] = PointerGetDatum(construct_array(out_bytes, m, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
 	session_spi_connect(&spi);
-	touched = session_exec_nestloop(&heartbeat_many_plan, values, NULL);
+	touched = session_exec_nestloop(&query_heartbeat_many, values, NULL);
 	session_spi_finish(&spi);
 	PG_RETURN_INT64(touched);
 }
@@ -442,19 +386,19 @@ session_end_session(int64 session_id, const char *reason, const char *event,
 
 	values[0] = Int64GetDatum(session_id);
 	values[1] = CStringGetTextDatum(reason);
-	if (session_exec(clientless_only ? &end_clientless_plan : &end_plan,
+	if (session_exec(clientless_only ? &query_end_clientless : &query_end,
 					 values, NULL, false, 0) > 0)
 	{
 		session_notify_ended_rows(event);
 		return true;
 	}
 
-	if (clientless_only && session_exec(&open_exists_plan, values, NULL, false, 1) > 0)
+	if (clientless_only && session_exec(&query_open_exists, values, NULL, false, 1) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_SESSION_NOT_FOUND),
 				 errmsg("session " INT64_FORMAT " is not a clientless session", session_id)));
 
-	if (session_exec(&ended_scope_plan, values, NULL, false, 1) > 0)
+	if (session_exec(&query_ended_scope, values, NULL, false, 1) > 0)
 	{
 		Datum		scope = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
@@ -468,8 +412,13 @@ session_end_session(int64 session_id, const char *reason, const char *event,
 	return false;				/* keep compiler quiet */
 }
 
+/*
+ * End one session.  An application's close (app_reason) may not give one
+ * of the reasons the system sets; an administrator's termination may.
+ */
 static Datum
-end_one(FunctionCallInfo fcinfo, const char *default_event, bool clientless_only)
+end_one(FunctionCallInfo fcinfo, const char *default_event, bool clientless_only,
+		bool app_reason)
 {
 	SessionSpi	spi;
 	int64		id;
@@ -480,6 +429,8 @@ end_one(FunctionCallInfo fcinfo, const char *default_event, bool clientless_only
 	id = PG_GETARG_INT64(0);
 	reason = clientless_only ? cstring_to_text("closed") :
 		session_text_arg(fcinfo, 1, "reason", SESSION_MAX_NAME_LEN, true, true);
+	if (app_reason)
+		session_check_close_reason(reason, NULL);
 
 	session_spi_connect(&spi);
 	ended = session_end_session(id, text_to_cstring(reason), default_event, clientless_only);
@@ -490,22 +441,26 @@ end_one(FunctionCallInfo fcinfo, const char *default_event, bool clientless_only
 Datum
 session_close_session(PG_FUNCTION_ARGS)
 {
-	return end_one(fcinfo, "close", false);
+	return end_one(fcinfo, "close", false, true);
 }
 
 Datum
 session_close_clientless_session(PG_FUNCTION_ARGS)
 {
-	return end_one(fcinfo, "close", true);
+	return end_one(fcinfo, "close", true, false);
 }
 
 Datum
 session_terminate_session(PG_FUNCTION_ARGS)
 {
-	return end_one(fcinfo, "terminate", false);
+	return end_one(fcinfo, "terminate", false, false);
 }
 
-/* End every open session of a node, a bounded batch per statement. */
+/*
+ * End every open session of a node, a bounded batch per statement.  Granted
+ * to applications (a restarting node closes its own sessions), so of the
+ * system's reasons only node_shutdown is accepted.
+ */
 Datum
 session_close_node_sessions(PG_FUNCTION_ARGS)
 {
@@ -516,6 +471,7 @@ session_close_node_sessions(PG_FUNCTION_ARGS)
 	int64		total = 0;
 	int			n;
 
+	session_check_close_reason(reason, "node_shutdown");
 	values[0] = PointerGetDatum(node);
 	values[1] = PointerGetDatum(reason);
 	values[2] = Int32GetDatum(SESSION_END_BATCH);
@@ -524,7 +480,7 @@ session_close_node_sessions(PG_FUNCTION_ARGS)
 	do
 	{
 		CHECK_FOR_INTERRUPTS();
-		n = session_exec_nestloop(&end_node_plan, values, NULL);
+		n = session_exec_nestloop(&query_end_node, values, NULL);
 		session_notify_ended_rows("close");
 		total += n;
 	} while (n == SESSION_END_BATCH);

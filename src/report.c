@@ -4,17 +4,21 @@
  *	  session.concurrency(): per time bucket and project, the most sessions
  *	  open at one moment and the distinct users.
  *
- *	  Each session that overlaps a bucket is clipped to it and becomes two
- *	  events, +1 at its start and -1 at its end; the peak is the largest
- *	  running sum.  Ends sort before starts at the same instant, because a
- *	  session is open on [start_time, end_time).  Open sessions count as
- *	  open until now.
+ *	  The query is session_storage.concurrency in the install script; this
+ *	  file validates the arguments, makes project_regex a whole-value
+ *	  pattern, and numbers the buckets.  Bucket n is [origin + n * bucket,
+ *	  origin + (n + 1) * bucket), so buckets fall on clock boundaries as with
+ *	  date_bin, whatever from_time is; bucket arithmetic is calendar
+ *	  arithmetic in the session's time zone, so a bucket of '1 day' starts
+ *	  at local midnight and '1 month' buckets are months.
  *
  *-------------------------------------------------------------------------
  */
 #include "session.h"
+#include "queries.h"
 
-#include "catalog/pg_type.h"
+#include <math.h>
+
 #include "common/int.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -28,31 +32,35 @@ PG_FUNCTION_INFO_V1(session_elapsed_ms);
 /* More buckets than this is almost certainly a mistake in the bucket size */
 #define MAX_BUCKETS 100000
 
-static SessionPlan concurrency_plan = {
-	"WITH s AS ("
-	" SELECT project, username, authenticated, start_time AS st, pg_catalog.statement_timestamp() AS et"
-	" FROM session.sessions WHERE start_time < $2 AND ($4::text IS NULL OR project ~ $4)"
-	" UNION ALL"
-	" SELECT project, username, authenticated, start_time, end_time"
-	" FROM session.ended_sessions WHERE end_time > $1 AND start_time < $2"
-	" AND ($4::text IS NULL OR project ~ $4)),"
-	" b AS (SELECT bs, LEAST(bs + $3, $2) AS be"
-	" FROM pg_catalog.generate_series($1, $2, $3) AS bs WHERE bs < $2),"
-	" sb AS (SELECT b.bs, s.project, s.username, s.authenticated,"
-	" GREATEST(s.st, b.bs) AS cs, LEAST(s.et, b.be) AS ce"
-	" FROM s JOIN b ON s.st < b.be AND s.et > b.bs),"
-	" ev AS (SELECT bs, project, cs AS t, 1 AS d FROM sb WHERE cs < ce"
-	" UNION ALL SELECT bs, project, ce, -1 FROM sb WHERE cs < ce),"
-	" run AS (SELECT bs, project, sum(d) OVER (PARTITION BY bs, project ORDER BY t, d"
-	" ROWS UNBOUNDED PRECEDING) AS c FROM ev),"
-	" peaks AS (SELECT bs, project, max(c) AS peak FROM run GROUP BY bs, project),"
-	" users AS (SELECT bs, project, count(DISTINCT username) FILTER (WHERE authenticated) AS u"
-	" FROM sb WHERE cs < ce GROUP BY bs, project)"
-	" SELECT p.bs, p.project, p.peak::integer, u.u::integer"
-	" FROM peaks p JOIN users u ON u.bs = p.bs AND u.project IS NOT DISTINCT FROM p.project"
-	" ORDER BY p.bs, p.project",
-	4, {TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID, TEXTOID}, NULL
-};
+/* Mean length of a month, for a first guess of a bucket number */
+#define MEAN_MONTH_USECS ((double) USECS_PER_DAY * 365.2425 / 12.0)
+
+/* origin + n * bucket, as the query computes it */
+static TimestampTz
+bucket_start(TimestampTz origin, Interval *bucket, int64 n)
+{
+	Datum		offset = DirectFunctionCall2(interval_mul, PointerGetDatum(bucket),
+											 Float8GetDatum((double) n));
+
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+												   TimestampTzGetDatum(origin), offset));
+}
+
+/*
+ * The number of the bucket that contains t: a guess from the bucket's mean
+ * length, corrected by stepping (months and days vary in length).
+ */
+static int64
+bucket_of(TimestampTz origin, Interval *bucket, double bucket_usecs, TimestampTz t)
+{
+	int64		n = (int64) floor(((double) t - (double) origin) / bucket_usecs);
+
+	while (bucket_start(origin, bucket, n) > t)
+		n--;
+	while (bucket_start(origin, bucket, n + 1) <= t)
+		n++;
+	return n;
+}
 
 Datum
 session_concurrency(PG_FUNCTION_ARGS)
@@ -60,14 +68,18 @@ session_concurrency(PG_FUNCTION_ARGS)
 	SessionSpi	spi;
 	TimestampTz from_time;
 	TimestampTz to_time;
+	TimestampTz origin;
 	Interval   *bucket;
 	double		bucket_usecs;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
+	int64		first;
+	int64		last;
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
 
 	session_require_arg(fcinfo, 0, "from_time");
 	session_require_arg(fcinfo, 1, "to_time");
 	session_require_arg(fcinfo, 2, "bucket");
+	session_require_arg(fcinfo, 5, "include_empty");
 	from_time = PG_GETARG_TIMESTAMPTZ(0);
 	to_time = PG_GETARG_TIMESTAMPTZ(1);
 	bucket = PG_GETARG_INTERVAL_P(2);
@@ -78,36 +90,60 @@ session_concurrency(PG_FUNCTION_ARGS)
 				 errmsg("from_time must be a finite time before to_time")));
 
 	bucket_usecs = (double) bucket->time + (double) bucket->day * USECS_PER_DAY +
-		(double) bucket->month * DAYS_PER_MONTH * USECS_PER_DAY;
+		(double) bucket->month * MEAN_MONTH_USECS;
 	if (bucket->time < 0 || bucket->day < 0 || bucket->month < 0 || bucket_usecs <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("bucket must be a positive interval")));
-	if (((double) to_time - (double) from_time) / bucket_usecs > MAX_BUCKETS)
+	/* one bucket more than the span, for the partial buckets at both ends */
+	if (((double) to_time - (double) from_time) / bucket_usecs > MAX_BUCKETS - 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("too many buckets"),
 				 errdetail("At most %d buckets fit between from_time and to_time.", MAX_BUCKETS)));
 
-	values[0] = TimestampTzGetDatum(from_time);
-	values[1] = TimestampTzGetDatum(to_time);
-	values[2] = PointerGetDatum(bucket);
+	if (PG_ARGISNULL(4))
+	{
+		/* midnight of 2000-01-01 in the session's time zone */
+		origin = DatumGetTimestampTz(DirectFunctionCall1(timestamp_timestamptz,
+														 TimestampGetDatum(0)));
+	}
+	else
+	{
+		origin = PG_GETARG_TIMESTAMPTZ(4);
+		if (TIMESTAMP_NOT_FINITE(origin))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("origin must be a finite time")));
+	}
+
+	first = bucket_of(origin, bucket, bucket_usecs, from_time);
+	/* the last bucket that starts before to_time */
+	last = bucket_of(origin, bucket, bucket_usecs, to_time);
+	if (bucket_start(origin, bucket, last) == to_time)
+		last--;
+
+	values[0] = TimestampTzGetDatum(origin);
+	values[1] = PointerGetDatum(bucket);
+	values[2] = Int64GetDatum(first);
+	values[3] = Int64GetDatum(last);
 	if (PG_ARGISNULL(3))
 	{
-		values[3] = (Datum) 0;
-		nulls[3] = true;
+		values[4] = (Datum) 0;
+		nulls[4] = true;
 	}
 	else
 	{
 		RegexFilter pf;
 
 		regex_filter_init(&pf, PG_GETARG_TEXT_PP(3), "project_regex");
-		values[3] = CStringGetTextDatum(pf.pattern);
+		values[4] = CStringGetTextDatum(pf.pattern);
 	}
+	values[5] = PG_GETARG_DATUM(5);
 
 	InitMaterializedSRF(fcinfo, 0);
 	session_spi_connect(&spi);
-	session_exec_into_result(fcinfo, &concurrency_plan, values, nulls);
+	session_exec_into_result(fcinfo, &query_concurrency, values, nulls);
 	session_spi_finish(&spi);
 	return (Datum) 0;
 }

@@ -12,6 +12,7 @@
 
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "utils/array.h"
 #include "utils/timestamp.h"
 
 /* The extension's own SQLSTATEs */
@@ -58,6 +59,8 @@ extern void session_check_scope(text *scope);
 extern void session_check_bytes(int64 bytes);
 extern void session_check_page_ids(ArrayType *page_ids);
 extern void session_check_attributes(Datum attributes);
+extern int	session_int8_array_arg(ArrayType *arr, const char *name, Datum **elems);
+extern void session_check_close_reason(text *reason, const char *allowed);
 extern void session_not_found(int64 session_id);
 
 /* spi_util.c: prepared statements kept for the life of the backend */
@@ -69,20 +72,22 @@ typedef struct SessionPlan
 	SPIPlanPtr	plan;
 } SessionPlan;
 
+/* identity.c: the owner switch around every internal statement */
 typedef struct SessionSpi
 {
 	Oid			save_userid;
 	int			save_sec_context;
+	int			save_nestlevel;
 } SessionSpi;
 
 extern void session_spi_connect(SessionSpi *st);
 extern void session_spi_finish(SessionSpi *st);
+
 extern SPIPlanPtr session_plan(SessionPlan *sp);
 extern int	session_exec(SessionPlan *sp, Datum *values, const char *nulls,
 						 bool read_only, long tcount);
+extern int	session_exec_latest(SessionPlan *sp, Datum *values, const char *nulls);
 extern int	session_exec_nestloop(SessionPlan *sp, Datum *values, const char *nulls);
-
-/* listing.c: run a read-only statement into a set-returning function's result */
 extern void session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
 									 Datum *values, const bool *nulls);
 

@@ -1,55 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * spi_util.c
- *	  Statements prepared once per backend and run with parameters.
+ *	  Statements prepared once per backend and run with parameters (the
+ *	  statements themselves are in queries.c; the identity they run as is
+ *	  set by identity.c).
  *
  *-------------------------------------------------------------------------
  */
 #include "session.h"
 
-#include "catalog/namespace.h"
-#include "catalog/pg_namespace.h"
-#include "miscadmin.h"
+#include "executor/tstoreReceiver.h"
+#include "funcapi.h"
+#include "nodes/params.h"
 #include "utils/guc.h"
-#include "utils/syscache.h"
-
-/* Only pg_catalog: no schema of the caller's, not even pg_temp */
-static OverrideSearchPath catalog_only_path = {NIL, true, false, 0};
-
-/*
- * Connect to SPI to run the extension's statements on behalf of a caller
- * who was granted EXECUTE on the function: the statements run as the owner
- * of schema session (the extension's owner), with only pg_catalog in the
- * search path.  This is what SECURITY DEFINER with a pinned search_path
- * would do, as PostgreSQL's foreign-key triggers do it, without re-parsing
- * search_path through the settings machinery on every call (a third of the
- * cost of a heartbeat).  Aborting the (sub)transaction undoes both changes.
- */
-void
-session_spi_connect(SessionSpi *st)
-{
-	Oid			nsp = get_namespace_oid("session", false);
-	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for namespace %u", nsp);
-	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-	ReleaseSysCache(tup);
-
-	GetUserIdAndSecContext(&st->save_userid, &st->save_sec_context);
-	SetUserIdAndSecContext(owner, st->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	PushOverrideSearchPath(&catalog_only_path);
-	SPI_connect();
-}
-
-void
-session_spi_finish(SessionSpi *st)
-{
-	SPI_finish();
-	PopOverrideSearchPath();
-	SetUserIdAndSecContext(st->save_userid, st->save_sec_context);
-}
+#include "utils/snapmgr.h"
 
 /* Prepare sp->sql on first use and keep the plan for the life of the backend. */
 SPIPlanPtr
@@ -84,6 +48,24 @@ session_exec(SessionPlan *sp, Datum *values, const char *nulls,
 }
 
 /*
+ * Run a prepared statement with a snapshot taken now, whatever the
+ * isolation level: it sees every transaction committed so far (and this
+ * one's own writes), where a REPEATABLE READ snapshot would not.
+ */
+int
+session_exec_latest(SessionPlan *sp, Datum *values, const char *nulls)
+{
+	int			rc = SPI_execute_snapshot(session_plan(sp), values, nulls,
+										  GetLatestSnapshot(), InvalidSnapshot,
+										  false, true, 0);
+
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_snapshot failed for \"%s\": %s",
+			 sp->sql, SPI_result_code_string(rc));
+	return (int) SPI_processed;
+}
+
+/*
  * Run a write statement that joins a short list of ids (an array, or a
  * locked batch) to session.sessions as a nested loop over the id index.
  *
@@ -108,4 +90,46 @@ session_exec_nestloop(SessionPlan *sp, Datum *values, const char *nulls)
 	n = session_exec(sp, values, nulls, false, 0);
 	AtEOXact_GUC(true, nestlevel);
 	return n;
+}
+
+/*
+ * Run a prepared read-only statement and send its rows to the result
+ * tuplestore of a set-returning function (set up by InitMaterializedSRF).
+ * The rows are converted to the function's result type by position; a
+ * statement whose columns do not match it fails with a clean error instead
+ * of storing mistyped rows.
+ */
+void
+session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
+						 Datum *values, const bool *nulls)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	DestReceiver *dest = CreateDestReceiver(DestTuplestore);
+	SPIExecuteOptions options;
+	ParamListInfo params = makeParamList(sp->nargs);
+	int			rc;
+
+	for (int i = 0; i < sp->nargs; i++)
+	{
+		params->params[i].value = values[i];
+		params->params[i].isnull = nulls[i];
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = sp->argtypes[i];
+	}
+	params->numParams = sp->nargs;
+
+	SetTuplestoreDestReceiverParams(dest, rsinfo->setResult,
+									rsinfo->econtext->ecxt_per_query_memory,
+									true, rsinfo->setDesc,
+									gettext_noop("internal statement does not return the function's result type"));
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = true;
+	options.dest = dest;
+
+	rc = SPI_execute_plan_extended(session_plan(sp), &options);
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_plan_extended failed for \"%s\": %s",
+			 sp->sql, SPI_result_code_string(rc));
+	dest->rDestroy(dest);
 }

@@ -18,6 +18,11 @@ static const char *const valid_scopes[] = {
 	"browser", "designer", "ios", "android", "client", "clientless", NULL
 };
 
+/* The end reasons that the extension's own functions set */
+static const char *const system_reasons[] = {
+	"timeout", "max_lifetime", "terminated", "evicted", "node_shutdown", "closed", NULL
+};
+
 /* Raise 22004 when argument argno is NULL. */
 void
 session_require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
@@ -144,6 +149,48 @@ session_check_attributes(Datum attributes)
 				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
 				 errmsg("attributes are too large (%zu bytes)", (Size) VARSIZE(jb)),
 				 errdetail("The limit is %d bytes.", SESSION_MAX_ATTRIBUTES_SIZE)));
+}
+
+/*
+ * A reason given by an application: any word but the system's own reasons,
+ * which history must only show when the system ended the session (allowed:
+ * the one system reason the calling function may use, or NULL).
+ */
+void
+session_check_close_reason(text *reason, const char *allowed)
+{
+	char	   *r = text_to_cstring(reason);
+
+	for (int i = 0; system_reasons[i] != NULL; i++)
+	{
+		if (strcmp(r, system_reasons[i]) == 0 &&
+			(allowed == NULL || strcmp(r, allowed) != 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("reason \"%s\" is reserved for the session registry itself", r),
+					 errdetail("timeout, max_lifetime, terminated, evicted, node_shutdown and closed are set only by the functions that end sessions for those reasons."),
+					 errhint("Use terminate_session to end a session as an administrator.")));
+	}
+	pfree(r);
+}
+
+/* Read a bigint[] argument, refusing NULL elements; returns the count. */
+int
+session_int8_array_arg(ArrayType *arr, const char *name, Datum **elems)
+{
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not contain nulls", name)));
+	}
+	return n;
 }
 
 void

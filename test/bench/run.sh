@@ -390,27 +390,27 @@ setup_history() {
 				d date;
 				p text;
 				parent_indexed boolean := EXISTS (SELECT FROM pg_index
-					WHERE indrelid = 'session.ended_sessions'::regclass);
+					WHERE indrelid = 'session_storage.ended_sessions'::regclass);
 			BEGIN
 				FOR d IN SELECT generate_series(current_date - $HISTORY_DAYS - 1, current_date, '1 day')::date LOOP
 					p := 'ended_sessions_' || to_char(d, 'YYYYMMDD');
-					CONTINUE WHEN to_regclass('session.' || p) IS NOT NULL;
-					EXECUTE format('CREATE TABLE session.%I (LIKE session.ended_sessions INCLUDING DEFAULTS INCLUDING STORAGE)', p);
+					CONTINUE WHEN to_regclass('session_storage.' || p) IS NOT NULL;
+					EXECUTE format('CREATE TABLE session_storage.%I (LIKE session_storage.ended_sessions INCLUDING DEFAULTS INCLUDING STORAGE)', p);
 					IF NOT parent_indexed THEN
-						EXECUTE format('CREATE INDEX %I ON session.%I (id)', p || '_id_idx', p);
+						EXECUTE format('CREATE INDEX %I ON session_storage.%I (id)', p || '_id_idx', p);
 					END IF;
-					EXECUTE format('ALTER TABLE session.ended_sessions ATTACH PARTITION session.%I FOR VALUES FROM (%L) TO (%L)',
+					EXECUTE format('ALTER TABLE session_storage.ended_sessions ATTACH PARTITION session_storage.%I FOR VALUES FROM (%L) TO (%L)',
 						p, d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
 				END LOOP;
 			END \$\$" &&
 		load b_session_hist load_session.sql 1 "$OPEN" -v users="$USERS" -v age=0 &&
 		load b_session_hist load_session_history.sql $((OPEN + 1)) $((OPEN + HISTORY)) \
 			-v users="$USERS" -v days="$HISTORY_DAYS" &&
-		q b_session_hist "VACUUM ANALYZE session.sessions" &&
+		q b_session_hist "VACUUM ANALYZE session_storage.sessions" &&
 		if [ "$QUICK" = 0 ]; then
 			# statistics of the history, as autovacuum would gather them (left to
 			# autovacuum in quick runs)
-			q b_session_hist "ANALYZE session.ended_sessions"
+			q b_session_hist "ANALYZE session_storage.ended_sessions"
 		fi
 }
 setup_heap() {
@@ -473,7 +473,7 @@ has session && wants expire && job expire setup_expire
 has session && wants heap && job heap setup_heap
 jobs_wait || exit 1
 [ "$HIST_OK" = 1 ] &&
-	note "history: $(q b_session_hist "SELECT count(*) FROM session.ended_sessions") ended sessions, $(q b_session_hist "SELECT count(*) FROM session.ended_sessions_default") of them in the default partition"
+	note "history: $(q b_session_hist "SELECT count(*) FROM session_storage.ended_sessions") ended sessions, $(q b_session_hist "SELECT count(*) FROM session_storage.ended_sessions_default") of them in the default partition"
 # a checkpoint now rather than during the workloads (quick runs write too little
 # WAL to reach one)
 [ "$QUICK" = 1 ] || q postgres "CHECKPOINT" >/dev/null
@@ -525,7 +525,7 @@ wl_listing() {
 	# rows per call (the same facts in every system): the 90 patterns of each
 	# kind match disjoint sets of users, so their average is a count / 90
 	local db=b_naive from="naive.sessions WHERE end_time IS NULL AND"
-	has session && db=b_session from="session.sessions WHERE"
+	has session && db=b_session from="session_storage.sessions WHERE"
 	q "$db" "SELECT count(*) / 90.0 FROM $from username ~ '[1-9][0-9]\$'" >"$DATA/unanchored.rows"
 	q "$db" "SELECT count(*) / 90.0 FROM $from username ~ '^user[1-9][0-9]'" >"$DATA/prefix.rows"
 }
@@ -574,7 +574,7 @@ wl_heap() {
 	has session || return 0
 	say "bench: heap growth ($HEAP_HEARTBEATS heartbeats on $HEAP_SESSIONS sessions)"
 	local per=$(((HEAP_HEARTBEATS + CLIENTS - 1) / CLIENTS)) t0 t1
-	q b_heap "SELECT pg_relation_size('session.sessions'), pg_total_relation_size('session.sessions')" >"$DATA/heap.before"
+	q b_heap "SELECT pg_relation_size('session_storage.sessions'), pg_total_relation_size('session_storage.sessions')" >"$DATA/heap.before"
 	t0=$(date +%s.%N)
 	pgbench -n -M prepared -c "$CLIENTS" -j "$THREADS" -t "$per" -D nheap="$HEAP_SESSIONS" \
 		-f "$HERE/pgbench/heap_session.sql" b_heap >"$LOGS/heap.out" 2>&1 ||
@@ -583,8 +583,8 @@ wl_heap() {
 	sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$LOGS/heap.out" >"$DATA/heap.tps"
 	calc "$t1 - $t0" >"$DATA/heap.seconds"
 	sleep 1
-	q b_heap "SELECT pg_relation_size('session.sessions'), pg_total_relation_size('session.sessions')" >"$DATA/heap.after"
-	q b_heap "SELECT n_tup_upd, n_tup_hot_upd, autovacuum_count, n_dead_tup FROM pg_stat_user_tables WHERE relid = 'session.sessions'::regclass" >"$DATA/heap.stats"
+	q b_heap "SELECT pg_relation_size('session_storage.sessions'), pg_total_relation_size('session_storage.sessions')" >"$DATA/heap.after"
+	q b_heap "SELECT n_tup_upd, n_tup_hot_upd, autovacuum_count, n_dead_tup FROM pg_stat_user_tables WHERE relid = 'session_storage.sessions'::regclass" >"$DATA/heap.stats"
 }
 
 # expire EXPIRE_IDLE idle sessions while CLIENTS clients heartbeat EXPIRE_ACTIVE others
@@ -597,7 +597,7 @@ expire_run() {
 	local -a rate_opt=()
 	[ "$rate" -gt 0 ] && rate_opt=(-R "$rate")
 	d0=$(q postgres "SELECT sum(deadlocks) FROM pg_stat_database")
-	q "$db" "SELECT count(*) FROM session.sessions WHERE last_comm < now() - interval '30 minutes'" >"$DATA/$key.idle"
+	q "$db" "SELECT count(*) FROM session_storage.sessions WHERE last_comm < now() - interval '30 minutes'" >"$DATA/$key.idle"
 	rm -rf "$WORK/lat" "$WORK/expire.done" && mkdir -p "$WORK/lat"
 	(
 		i=0
@@ -869,7 +869,7 @@ failed_note() {
 		echo
 		echo "| | before | after | after ÷ before | target | met? |"
 		echo "|---|---:|---:|---:|---|---|"
-		echo "| session.sessions heap | $(fmt "$((hb0 / 1024))") kB | $(fmt "$((hb1 / 1024))") kB | $(fmt "$ratio" 2) | ≤ 1.5× | $m |"
+		echo "| session_storage.sessions heap | $(fmt "$((hb0 / 1024))") kB | $(fmt "$((hb1 / 1024))") kB | $(fmt "$ratio" 2) | ≤ 1.5× | $m |"
 		echo "| with indexes | $(fmt "$((tb0 / 1024))") kB | $(fmt "$((tb1 / 1024))") kB | $(fmt "$(calc "$tb1 / $tb0")" 2) | | |"
 		echo
 		echo "$(fmt "$upd") updates, $(fmt "$hot") of them heap-only (HOT, $(fmt "$(calc "100 * $hot / ($upd > 0 ? $upd : 1)")" 1)%);"

@@ -29,13 +29,13 @@ python3 "$STRESS_DIR/fuzz.py" --dbname "$CHECK_DB" --calls "${FUZZ_CALLS:-3000}"
 CRASHES=$(crash_count)
 [ "$CRASHES" -eq 0 ] || { echo "$NAME: FAILED: $CRASHES backend crash(es)"; FAILED=$((FAILED + 1)); }
 VIOLATIONS=$(invariants)
-LISTED=$(q1 "SELECT (SELECT count(*) FROM session.get_session_info()) = (SELECT count(*) FROM session.sessions)")
+LISTED=$(q1 "SELECT (SELECT count(*) FROM session.get_session_info()) = (SELECT count(*) FROM session_storage.sessions)")
 [ "$LISTED" = t ] || VIOLATIONS="$VIOLATIONS get_session_info() does not list every open session"
 if [ -n "$VIOLATIONS" ]; then
 	echo "$NAME: FAILED: invariants violated: $VIOLATIONS"
 	FAILED=$((FAILED + 1))
 fi
-echo "$NAME: open $(q1 'SELECT count(*) FROM session.sessions'), ended $(q1 'SELECT count(*) FROM session.ended_sessions');" \
+echo "$NAME: open $(q1 'SELECT count(*) FROM session_storage.sessions'), ended $(q1 'SELECT count(*) FROM session_storage.ended_sessions');" \
 	"backend crashes: $CRASHES; invariants: ${VIOLATIONS:-hold}; $(elapsed "$START") s"
 [ "$FAILED" -eq 0 ] && echo "$NAME: passed" || echo "$NAME: FAILED"
 [ "$FAILED" -eq 0 ]

@@ -29,9 +29,9 @@ q -f "$STRESS_DIR/hostile_cases.sql" >/dev/null || die "loading the cases failed
 q >/dev/null <<'SQL' || die "setup failed"
 CREATE FUNCTION hostile_fp() RETURNS text LANGUAGE sql VOLATILE AS $$
 	SELECT concat_ws('/',
-		(SELECT count(*) || ':' || coalesce(sum(hashtext(s::text)), 0) FROM session.sessions s),
-		(SELECT count(*) || ':' || coalesce(sum(hashtext(e::text)), 0) FROM session.ended_sessions e),
-		(SELECT last_value FROM session.sessions_id_seq),
+		(SELECT count(*) || ':' || coalesce(sum(hashtext(s::text)), 0) FROM session_storage.sessions s),
+		(SELECT count(*) || ':' || coalesce(sum(hashtext(e::text)), 0) FROM session_storage.ended_sessions e),
+		(SELECT last_value FROM session_storage.sessions_id_seq),
 		coalesce(session.get_user_context(), '<none>'),
 		coalesce(session.current_session_id()::text, '<none>'))
 $$;

@@ -89,7 +89,7 @@ BEGIN
 	END LOOP;
 	late := mem();
 END \$f\$;
-ANALYZE session.sessions, session.ended_sessions;
+ANALYZE session_storage.sessions, session_storage.ended_sessions;
 CALL mc_$k(least(200, $n));
 SELECT mem() AS before, clock_timestamp() AS t0 \\gset
 CALL mc_$k($n) \\gset
@@ -100,10 +100,10 @@ SQL
 	done <<<"$CASES"
 	cat <<SQL
 -- many sessions for the listing: rows put straight into the table, as a superuser may
-INSERT INTO session.sessions (uuid, username, authenticated, project, scope, start_time, last_comm)
+INSERT INTO session_storage.sessions (uuid, username, authenticated, project, scope, start_time, last_comm)
 SELECT gen_random_uuid(), 'bulk' || g, true, 'bulk', 'browser', now() - interval '1 minute', now()
 FROM generate_series(1, $LIST_ROWS) g;
-ANALYZE session.sessions;
+ANALYZE session_storage.sessions;
 SQL
 } >"$WORK/loops.sql"
 

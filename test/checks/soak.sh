@@ -28,9 +28,9 @@ SELECT session.expire_sessions();
 SELECT count(session.open_session('u' || g, 'proj' || (g % 8), node => 'n' || (g % 10)))
   FROM generate_series(1, 200) g;
 SQL
-OPEN0=$(q1 "SELECT count(*) FROM session.sessions")
-SEQ0=$(q1 "SELECT last_value FROM session.sessions_id_seq")
-ENDED0=$(q1 "SELECT count(*) FROM session.ended_sessions")
+OPEN0=$(q1 "SELECT count(*) FROM session_storage.sessions")
+SEQ0=$(q1 "SELECT last_value FROM session_storage.sessions_id_seq")
+ENDED0=$(q1 "SELECT count(*) FROM session_storage.ended_sessions")
 
 PGOPTIONS="${PGOPTIONS:-} -c session.idle_timeout=1s -c session.max_lifetime=0" \
 	pgbench -n -c "$CLIENTS" -j 2 -T "$SECONDS_RUN" --failures-detailed -r \
@@ -54,12 +54,12 @@ ABORTED=$(grep -c 'aborted' "$WORK/err")
 # handed out (no open is rolled back: a failed transaction fails the check)
 PGB_OPENS=$(( $(script_tx '/open.sql$') + $(script_tx 'open_limited.sql$') + $(script_tx 'clientless.sql$') ))
 
-OPEN1=$(q1 "SELECT count(*) FROM session.sessions")
-ENDED1=$(q1 "SELECT count(*) FROM session.ended_sessions")
-OPENS=$(( $(q1 "SELECT last_value FROM session.sessions_id_seq") - SEQ0 ))
+OPEN1=$(q1 "SELECT count(*) FROM session_storage.sessions")
+ENDED1=$(q1 "SELECT count(*) FROM session_storage.ended_sessions")
+OPENS=$(( $(q1 "SELECT last_value FROM session_storage.sessions_id_seq") - SEQ0 ))
 ENDS=$((ENDED1 - ENDED0))
 REASONS=$(q1 "SELECT string_agg(end_reason || ' ' || n, ', ' ORDER BY n DESC)
-	FROM (SELECT end_reason, count(*) n FROM session.ended_sessions GROUP BY 1) r")
+	FROM (SELECT end_reason, count(*) n FROM session_storage.ended_sessions GROUP BY 1) r")
 
 FAILED=0
 if [ "$RC" -ne 0 ] || [ "${TX:-0}" -eq 0 ]; then

@@ -36,8 +36,8 @@ SELECT count(session.open_session(CASE WHEN g % 7 = 0 THEN NULL ELSE 'u' || g EN
 	'c' || g, 'agent', 'n' || (g % 2), jsonb_build_object('g', g)))
 FROM generate_series(1, 200) g;
 SELECT count(session.open_clientless_session('svc' || g, 'p0')) FROM generate_series(1, 20) g;
-SELECT count(session.heartbeat(id, id, ARRAY['home', 'p' || id])) FROM session.sessions;
-SELECT count(session.close_session(id, 'r' || (id % 4))) FROM session.sessions WHERE id % 3 = 0;
+SELECT count(session.heartbeat(id, id, ARRAY['home', 'p' || id])) FROM session_storage.sessions;
+SELECT count(session.close_session(id, 'r' || (id % 4))) FROM session_storage.sessions WHERE id % 3 = 0;
 DO \$\$ BEGIN
 	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$SMITH') THEN
 		CREATE ROLE $SMITH LOGIN;

@@ -11,8 +11,8 @@ BEGIN;
 SELECT plan(117);
 
 -- start from an empty registry (rolled back at the end)
-DELETE FROM session.sessions;
-DELETE FROM session.ended_sessions;
+DELETE FROM session_storage.sessions;
+DELETE FROM session_storage.ended_sessions;
 
 -------------------------------------------------------------------------------
 -- open_session with every argument
@@ -107,7 +107,7 @@ SELECT is(total_bytes_sent, 100::bigint, 'heartbeat adds to total_bytes_sent') F
 SELECT is(page_ids, ARRAY['p1', 'p2'], 'heartbeat sets page_ids') FROM session.get_session_info(:s1::bigint);
 SELECT is(active_pages, 2, 'active_pages is the number of page_ids') FROM session.get_session_info(:s1::bigint);
 
-SELECT last_comm AS lc1 FROM session.sessions WHERE id = :s1 \gset
+SELECT last_comm AS lc1 FROM session_storage.sessions WHERE id = :s1 \gset
 SELECT pg_sleep(0.01) \g /dev/null
 SELECT ok(session.heartbeat(:s1, 50), 'heartbeat without page_ids');
 SELECT ok(last_comm > :'lc1'::timestamptz, 'a later heartbeat moves last_comm forward again') FROM session.get_session_info(:s1::bigint);
@@ -126,11 +126,11 @@ SELECT ok(session.heartbeat(:s1, 0, '{}'), 'heartbeat with no pages');
 SELECT is(active_pages, 0, 'an empty page_ids array clears the pages') FROM session.get_session_info(:s1::bigint);
 
 -- last_comm never moves backwards
-UPDATE session.sessions SET last_comm = statement_timestamp() + interval '1 hour' WHERE id = :s1;
-SELECT last_comm AS lc_future FROM session.sessions WHERE id = :s1 \gset
+UPDATE session_storage.sessions SET last_comm = statement_timestamp() + interval '1 hour' WHERE id = :s1;
+SELECT last_comm AS lc_future FROM session_storage.sessions WHERE id = :s1 \gset
 SELECT ok(session.heartbeat(:s1, 1), 'heartbeat on a session with a later last_comm');
 SELECT is(last_comm, :'lc_future'::timestamptz, 'last_comm never moves backwards') FROM session.get_session_info(:s1::bigint);
-UPDATE session.sessions SET last_comm = start_time WHERE id = :s1;
+UPDATE session_storage.sessions SET last_comm = start_time WHERE id = :s1;
 
 SELECT is(session.heartbeat(-12345::bigint), false, 'heartbeat of an unknown id returns false');
 
@@ -138,8 +138,8 @@ SELECT is(session.heartbeat(-12345::bigint), false, 'heartbeat of an unknown id 
 -- Heartbeat (batched)
 -------------------------------------------------------------------------------
 
-SELECT total_bytes_sent AS t1 FROM session.sessions WHERE id = :s1 \gset
-SELECT total_bytes_sent AS t2 FROM session.sessions WHERE id = :s2 \gset
+SELECT total_bytes_sent AS t1 FROM session_storage.sessions WHERE id = :s1 \gset
+SELECT total_bytes_sent AS t2 FROM session_storage.sessions WHERE id = :s2 \gset
 SELECT pg_sleep(0.01) \g /dev/null
 SELECT is(session.heartbeat(ARRAY[:s1, :s2, :s1, -12345]::bigint[], ARRAY[10, 20, 5, 7]::bigint[]), 2::bigint,
 		  'batched heartbeat returns the number of open sessions touched');
@@ -177,7 +177,7 @@ SELECT is(end_reason, 'kicked', 'closing again keeps the first reason') FROM ses
 
 -- uptime of an ended session runs to end_time and no longer grows
 SELECT uptime_ms AS up1 FROM session.get_session_info(:s2::bigint) \gset
-SELECT ok(abs(:up1::bigint - (SELECT extract(epoch FROM end_time - start_time) * 1000 FROM session.ended_sessions WHERE id = :s2)) < 1,
+SELECT ok(abs(:up1::bigint - (SELECT extract(epoch FROM end_time - start_time) * 1000 FROM session_storage.ended_sessions WHERE id = :s2)) < 1,
 		  'uptime_ms of an ended session is end_time - start_time');
 SELECT pg_sleep(0.02) \g /dev/null
 SELECT is(uptime_ms, :up1::bigint, 'uptime_ms of an ended session is stable') FROM session.get_session_info(:s2::bigint);
@@ -202,7 +202,7 @@ SELECT is(end_reason, 'closed', 'a closed clientless session ends with reason cl
 SELECT is(session.close_clientless_session(:c1), false, 'closing a clientless session twice returns false');
 SELECT throws_ok(format('SELECT session.close_clientless_session(%s)', :s1), 'SE404', NULL,
 				 'close_clientless_session of an open non-clientless session raises SE404');
-SELECT ok(EXISTS (SELECT FROM session.sessions WHERE id = :s1), 'and the session stays open');
+SELECT ok(EXISTS (SELECT FROM session_storage.sessions WHERE id = :s1), 'and the session stays open');
 SELECT throws_ok(format('SELECT session.close_clientless_session(%s)', :s2), 'SE404', NULL,
 				 'close_clientless_session of an ended non-clientless session raises SE404');
 
@@ -226,10 +226,10 @@ SELECT session.open_clientless_session('n3', 'NodeProject', 'node-x') \g /dev/nu
 SELECT session.open_session('n4', 'NodeProject', node => 'node-y') AS ny \gset
 SELECT session.open_session('n5', 'NodeProject') AS nnull \gset
 SELECT is(session.close_node_sessions('node-x'), 3::bigint, 'close_node_sessions returns how many sessions it ended');
-SELECT is((SELECT count(*) FROM session.sessions WHERE node = 'node-x'), 0::bigint, 'no session of that node stays open');
-SELECT is((SELECT array_agg(DISTINCT end_reason) FROM session.ended_sessions WHERE node = 'node-x'),
+SELECT is((SELECT count(*) FROM session_storage.sessions WHERE node = 'node-x'), 0::bigint, 'no session of that node stays open');
+SELECT is((SELECT array_agg(DISTINCT end_reason) FROM session_storage.ended_sessions WHERE node = 'node-x'),
 		  ARRAY['node_shutdown'], 'they end with reason node_shutdown');
-SELECT ok(EXISTS (SELECT FROM session.sessions WHERE id = :ny) AND EXISTS (SELECT FROM session.sessions WHERE id = :nnull),
+SELECT ok(EXISTS (SELECT FROM session_storage.sessions WHERE id = :ny) AND EXISTS (SELECT FROM session_storage.sessions WHERE id = :nnull),
 		  'sessions of other nodes (and without a node) stay open');
 SELECT is(session.close_node_sessions('node-x'), 0::bigint, 'a node without open sessions: 0');
 SELECT is(session.close_node_sessions('node-y', 'restart'), 1::bigint, 'close_node_sessions with a reason');
@@ -239,15 +239,15 @@ SELECT is(end_reason, 'restart', 'close_node_sessions keeps the caller''s reason
 -- A session is in exactly one of the two tables
 -------------------------------------------------------------------------------
 
-SELECT is((SELECT count(*) FROM session.sessions s JOIN session.ended_sessions e USING (id)), 0::bigint,
+SELECT is((SELECT count(*) FROM session_storage.sessions s JOIN session_storage.ended_sessions e USING (id)), 0::bigint,
 		  'no session is both open and ended');
-SELECT is((SELECT count(*) FROM session.ended_sessions), (SELECT count(DISTINCT id) FROM session.ended_sessions),
+SELECT is((SELECT count(*) FROM session_storage.ended_sessions), (SELECT count(DISTINCT id) FROM session_storage.ended_sessions),
 		  'an ended session has one history row');
-SELECT ok(NOT EXISTS (SELECT FROM session.sessions WHERE id IN (:s1, :s2, :s3, :c1, :c2, :ny))
-		  AND (SELECT count(*) FROM session.ended_sessions WHERE id IN (:s1, :s2, :s3, :c1, :c2, :ny)) = 6,
+SELECT ok(NOT EXISTS (SELECT FROM session_storage.sessions WHERE id IN (:s1, :s2, :s3, :c1, :c2, :ny))
+		  AND (SELECT count(*) FROM session_storage.ended_sessions WHERE id IN (:s1, :s2, :s3, :c1, :c2, :ny)) = 6,
 		  'every ended session moved to history');
-SELECT ok(EXISTS (SELECT FROM session.sessions WHERE id = :u1) AND NOT EXISTS (SELECT FROM session.ended_sessions WHERE id = :u1),
-		  'an open session is only in session.sessions');
+SELECT ok(EXISTS (SELECT FROM session_storage.sessions WHERE id = :u1) AND NOT EXISTS (SELECT FROM session_storage.ended_sessions WHERE id = :u1),
+		  'an open session is only in session_storage.sessions');
 
 SELECT * FROM finish();
 ROLLBACK;

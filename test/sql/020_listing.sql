@@ -12,8 +12,8 @@ BEGIN;
 SELECT plan(56);
 
 -- start from an empty registry (rolled back at the end)
-DELETE FROM session.sessions;
-DELETE FROM session.ended_sessions;
+DELETE FROM session_storage.sessions;
+DELETE FROM session_storage.ended_sessions;
 
 -- the seed: one statement per session, so start_time increases with id
 SELECT session.open_session('billy', 'MyProject') \g /dev/null
@@ -48,7 +48,7 @@ CREATE FUNCTION pg_temp.n(u text, p text DEFAULT NULL) RETURNS bigint
 
 SELECT is(pg_temp.n(NULL), 16::bigint, 'NULL filters list every open session');
 SELECT is((SELECT count(*) FROM session.get_session_info()), 16::bigint, 'the defaults list every open session');
-SELECT is(pg_temp.n(NULL, NULL), (SELECT count(*) FROM session.sessions), 'the list is the open sessions table');
+SELECT is(pg_temp.n(NULL, NULL), (SELECT count(*) FROM session_storage.sessions), 'the list is the open sessions table');
 SELECT ok(NOT EXISTS (SELECT FROM session.get_session_info() WHERE id = :ended), 'an ended session is not listed');
 SELECT ok(NOT EXISTS (SELECT FROM session.get_session_info('billy') WHERE id = :ended), 'an ended session is not listed under its user');
 SELECT ok(NOT EXISTS (SELECT FROM session.get_session_info() WHERE end_time IS NOT NULL OR end_reason IS NOT NULL),
@@ -60,7 +60,7 @@ SELECT ok(NOT EXISTS (SELECT FROM session.get_session_info() WHERE end_time IS N
 
 SELECT is(pg_temp.n('billy'), 3::bigint, '''billy'' counts billy''s open sessions');
 SELECT is(pg_temp.users('billy'), ARRAY['billy'], '''billy'' matches only billy (not billy2, xbilly, Billy)');
-SELECT is(pg_temp.n('billy'), (SELECT count(*) FROM session.sessions WHERE username = 'billy'),
+SELECT is(pg_temp.n('billy'), (SELECT count(*) FROM session_storage.sessions WHERE username = 'billy'),
 		  '''billy'' agrees with the table');
 SELECT is(pg_temp.users('bi.*'), ARRAY['bill.smith', 'billxsmith', 'billy', 'billy2', 'bily'],
 		  '''bi.*'' matches every name starting with bi');
@@ -84,7 +84,7 @@ SELECT is(pg_temp.users('.*billy'), ARRAY['billy', 'xbilly'], 'a leading .*');
 SELECT is(pg_temp.users('ann|bob'), ARRAY['ann', 'bob'], 'alternation matches whole names only (not bobby, joanne)');
 SELECT is(pg_temp.users('bob|bobby'), ARRAY['bob', 'bobby'], 'alternation of a name and its extension');
 SELECT is(pg_temp.users('b(ob|illy)'), ARRAY['billy', 'bob'], 'a group inside the pattern');
-SELECT is(pg_temp.users('.*'), (SELECT array_agg(DISTINCT username COLLATE "C" ORDER BY username COLLATE "C") FROM session.sessions),
+SELECT is(pg_temp.users('.*'), (SELECT array_agg(DISTINCT username COLLATE "C" ORDER BY username COLLATE "C") FROM session_storage.sessions),
 		  '''.*'' matches every name');
 SELECT is(pg_temp.n(''), 0::bigint, 'an empty pattern matches no name');
 
@@ -121,27 +121,27 @@ SELECT is(pg_temp.n('Unauthenticated', 'MyProject2'), 1::bigint, 'Unauthenticate
 -------------------------------------------------------------------------------
 
 SELECT is((SELECT array_agg(id) FROM session.get_session_info()),
-		  (SELECT array_agg(id ORDER BY start_time, id) FROM session.sessions),
+		  (SELECT array_agg(id ORDER BY start_time, id) FROM session_storage.sessions),
 		  'rows come in start_time, id order');
 
 -- make start_time order differ from id order, with a tie
-UPDATE session.sessions SET start_time = start_time - interval '1 hour'
-	WHERE id = (SELECT max(id) FROM session.sessions);
-UPDATE session.sessions SET start_time = (SELECT start_time FROM session.sessions WHERE username = 'bobby')
+UPDATE session_storage.sessions SET start_time = start_time - interval '1 hour'
+	WHERE id = (SELECT max(id) FROM session_storage.sessions);
+UPDATE session_storage.sessions SET start_time = (SELECT start_time FROM session_storage.sessions WHERE username = 'bobby')
 	WHERE username IN ('ann', 'joanne');
 SELECT is((SELECT array_agg(id) FROM session.get_session_info()),
-		  (SELECT array_agg(id ORDER BY start_time, id) FROM session.sessions),
+		  (SELECT array_agg(id ORDER BY start_time, id) FROM session_storage.sessions),
 		  'rows follow start_time, not id, and ties follow id');
-SELECT is((SELECT id FROM session.get_session_info() LIMIT 1), (SELECT max(id) FROM session.sessions),
+SELECT is((SELECT id FROM session.get_session_info() LIMIT 1), (SELECT max(id) FROM session_storage.sessions),
 		  'the earliest start comes first');
 SELECT is((SELECT array_agg(id) FROM session.get_session_info('bi.*')),
-		  (SELECT array_agg(id ORDER BY start_time, id) FROM session.sessions WHERE username LIKE 'bi%'),
+		  (SELECT array_agg(id ORDER BY start_time, id) FROM session_storage.sessions WHERE username LIKE 'bi%'),
 		  'a prefix pattern keeps the order');
 SELECT is((SELECT array_agg(id) FROM session.get_session_info('billy')),
-		  (SELECT array_agg(id ORDER BY start_time, id) FROM session.sessions WHERE username = 'billy'),
+		  (SELECT array_agg(id ORDER BY start_time, id) FROM session_storage.sessions WHERE username = 'billy'),
 		  'an exact pattern keeps the order');
 SELECT is((SELECT array_agg(id) FROM session.get_session_info('.*o.*', 'MyProject.*')),
-		  (SELECT array_agg(id ORDER BY start_time, id) FROM session.sessions
+		  (SELECT array_agg(id ORDER BY start_time, id) FROM session_storage.sessions
 		   WHERE username ~ 'o' AND project LIKE 'MyProject%'),
 		  'a scanned pattern keeps the order');
 

@@ -9,7 +9,7 @@
 SET client_min_messages = warning;
 BEGIN;
 SELECT plan(26);
-DELETE FROM session.sessions;
+DELETE FROM session_storage.sessions;
 SELECT session.open_session(u, 'P') FROM unnest(ARRAY[
 	'billy', 'bilby', 'bill.smith', 'billxsmith', 'b_lly', 'b%lly', 'user99', 'user199',
 	'user12', 'user120', 'a\b', E'line\nbreak', 'Émile', 'émile', '日本語', 'x', ''::text]) u

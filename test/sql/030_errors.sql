@@ -10,8 +10,8 @@ BEGIN;
 SELECT plan(224);
 
 -- start from an empty registry (rolled back at the end)
-DELETE FROM session.sessions;
-DELETE FROM session.ended_sessions;
+DELETE FROM session_storage.sessions;
+DELETE FROM session_storage.ended_sessions;
 
 SELECT session.open_session('alice', 'MyProject', '10.0.0.1', 'browser', 'c1', 'ua', 'node-a') AS open_id \gset
 SELECT session.open_clientless_session('svc', 'MyProject', 'node-a') AS cl_id \gset
@@ -25,9 +25,9 @@ SELECT session.heartbeat(:open_id, 10, ARRAY['p1']) \g /dev/null
 -- id sequence (an id is drawn only after every check passed).
 CREATE FUNCTION pg_temp.state() RETURNS text LANGUAGE sql AS $$
 	SELECT concat_ws('|',
-		(SELECT md5(coalesce(string_agg(s::text, ',' ORDER BY s.id), '')) FROM session.sessions s),
-		(SELECT md5(coalesce(string_agg(e::text, ',' ORDER BY e.id), '')) FROM session.ended_sessions e),
-		(SELECT last_value || '/' || is_called FROM session.sessions_id_seq))
+		(SELECT md5(coalesce(string_agg(s::text, ',' ORDER BY s.id), '')) FROM session_storage.sessions s),
+		(SELECT md5(coalesce(string_agg(e::text, ',' ORDER BY e.id), '')) FROM session_storage.ended_sessions e),
+		(SELECT last_value || '/' || is_called FROM session_storage.sessions_id_seq))
 $$;
 
 -- Two tests: the statement fails with the SQLSTATE, and nothing changed.

@@ -11,8 +11,8 @@ BEGIN;
 SELECT plan(125);
 
 -- start from an empty registry (rolled back at the end)
-DELETE FROM session.sessions;
-DELETE FROM session.ended_sessions;
+DELETE FROM session_storage.sessions;
+DELETE FROM session_storage.ended_sessions;
 
 SET session.idle_timeout = '1h';
 SET session.max_lifetime = 0;
@@ -22,16 +22,16 @@ SET session.max_sessions_per_user = 0;
 -- set a session's clock back (superuser only: the tables are not granted)
 CREATE FUNCTION pg_temp.backdate(sid bigint, started interval, last interval) RETURNS void
 LANGUAGE sql AS $$
-	UPDATE session.sessions SET start_time = statement_timestamp() - started,
+	UPDATE session_storage.sessions SET start_time = statement_timestamp() - started,
 								last_comm = statement_timestamp() - last
 	WHERE id = sid
 $$;
 CREATE FUNCTION pg_temp.is_open(sid bigint) RETURNS boolean
-LANGUAGE sql AS $$ SELECT EXISTS (SELECT FROM session.sessions WHERE id = sid) $$;
+LANGUAGE sql AS $$ SELECT EXISTS (SELECT FROM session_storage.sessions WHERE id = sid) $$;
 CREATE FUNCTION pg_temp.reason(sid bigint) RETURNS text
-LANGUAGE sql AS $$ SELECT end_reason FROM session.ended_sessions WHERE id = sid $$;
+LANGUAGE sql AS $$ SELECT end_reason FROM session_storage.ended_sessions WHERE id = sid $$;
 CREATE FUNCTION pg_temp.open_count(u text) RETURNS bigint
-LANGUAGE sql AS $$ SELECT count(*) FROM session.sessions WHERE username = u AND authenticated AND scope <> 'clientless' $$;
+LANGUAGE sql AS $$ SELECT count(*) FROM session_storage.sessions WHERE username = u AND authenticated AND scope <> 'clientless' $$;
 CREATE FUNCTION pg_temp.err(stmt text, OUT state text, OUT message text, OUT detail text, OUT hint text)
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -51,13 +51,13 @@ $$;
 SELECT session.open_session('early', 'MyProject') AS early \gset
 SELECT session.close_session(:early) \g /dev/null
 SELECT ok(session.expire_sessions() IS NOT NULL, 'expire_sessions runs');
-SELECT ok(to_regclass('session.ended_sessions_' || to_char(d, 'YYYYMMDD')) IS NOT NULL,
+SELECT ok(to_regclass('session_storage.ended_sessions_' || to_char(d, 'YYYYMMDD')) IS NOT NULL,
 		  'expire_sessions creates the partition of ' || CASE i WHEN 0 THEN 'today' ELSE 'today + ' || i END)
 	FROM generate_series(0, 2) i,
 		 LATERAL (SELECT ((now() AT TIME ZONE 'UTC')::date + i)) AS x(d)
 	ORDER BY i;
-SELECT is((SELECT tableoid::regclass::text FROM session.ended_sessions WHERE id = :early),
-		  'session.ended_sessions_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
+SELECT is((SELECT tableoid::regclass::text FROM session_storage.ended_sessions WHERE id = :early),
+		  'session_storage.ended_sessions_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
 		  'a session ended today is in today''s partition');
 SELECT is(end_reason, 'logout', 'and still readable by id') FROM session.get_session_info(:early::bigint);
 
@@ -132,7 +132,7 @@ SELECT pg_temp.backdate(:edge, '100 minutes', '91 minutes') \g /dev/null
 SELECT is(session.expire_sessions(), 1::bigint, 'idle for longer than idle_timeout: expired');
 SELECT is(pg_temp.reason(:edge), 'timeout', 'the session timed out');
 
-SELECT is((SELECT count(*) FROM session.sessions s JOIN session.ended_sessions e USING (id)), 0::bigint,
+SELECT is((SELECT count(*) FROM session_storage.sessions s JOIN session_storage.ended_sessions e USING (id)), 0::bigint,
 		  'no expired session is still open');
 SET session.idle_timeout = '1h';
 SET session.clientless_idle_timeout = 0;
@@ -218,29 +218,29 @@ SET session.limit_policy = 'reject';
 -------------------------------------------------------------------------------
 
 -- history rows of past days (they land in the default partition)
-INSERT INTO session.ended_sessions (id, uuid, username, authenticated, project, scope,
+INSERT INTO session_storage.ended_sessions (id, uuid, username, authenticated, project, scope,
 									start_time, last_comm, end_time, end_reason)
 SELECT -i, gen_random_uuid(), 'hist', true, 'MyProject', 'browser',
 	   now() - d - interval '1 hour', now() - d - interval '1 hour', now() - d, 'logout'
 FROM (VALUES (1, interval '3 days'), (2, interval '3 days'), (3, interval '10 days'),
 			 (4, interval '36 hours'), (5, interval '2 hours'), (6, interval '1 hour')) AS v(i, d);
-SELECT count(*) AS hist_before FROM session.ended_sessions \gset
+SELECT count(*) AS hist_before FROM session_storage.ended_sessions \gset
 
 SELECT is(session.get_session_user(-3), 'hist', 'an old history row is readable by id');
 SELECT throws_ok($$SELECT session.purge_history(interval '-1 day')$$, '22023', NULL, 'a negative interval is refused');
 SELECT throws_ok($$SELECT session.purge_history(interval '-1 second')$$, '22023', NULL, 'a negative interval of seconds is refused');
 SELECT throws_ok($$SELECT session.purge_history(interval '-1 month')$$, '22023', NULL, 'a negative interval of months is refused');
 SELECT throws_ok($$SELECT session.purge_history(NULL)$$, '22004', NULL, 'a NULL interval is refused');
-SELECT is((SELECT count(*) FROM session.ended_sessions), :hist_before::bigint, 'a refused purge removes nothing');
+SELECT is((SELECT count(*) FROM session_storage.ended_sessions), :hist_before::bigint, 'a refused purge removes nothing');
 
 SELECT is(session.purge_history('1 day'), 4::bigint, 'purge_history returns how many sessions it removed');
-SELECT is((SELECT count(*) FROM session.ended_sessions WHERE id IN (-1, -2, -3, -4)), 0::bigint, 'sessions that ended before the cutoff are gone');
-SELECT is((SELECT count(*) FROM session.ended_sessions WHERE id IN (-5, -6)), 2::bigint, 'sessions that ended after the cutoff stay');
-SELECT is((SELECT count(*) FROM session.ended_sessions), :hist_before - 4::bigint, 'nothing else is removed');
+SELECT is((SELECT count(*) FROM session_storage.ended_sessions WHERE id IN (-1, -2, -3, -4)), 0::bigint, 'sessions that ended before the cutoff are gone');
+SELECT is((SELECT count(*) FROM session_storage.ended_sessions WHERE id IN (-5, -6)), 2::bigint, 'sessions that ended after the cutoff stay');
+SELECT is((SELECT count(*) FROM session_storage.ended_sessions), :hist_before - 4::bigint, 'nothing else is removed');
 SELECT throws_ok('SELECT session.get_session_info(-3::bigint)', 'SE404', NULL, 'a purged session is not found');
 SELECT is(session.purge_history('1 day'), 0::bigint, 'a second purge removes nothing');
 SELECT is(session.purge_history('90 minutes'), 1::bigint, 'a purge with a shorter interval');
-SELECT ok(EXISTS (SELECT FROM session.ended_sessions WHERE id = -6) AND NOT EXISTS (SELECT FROM session.ended_sessions WHERE id = -5),
+SELECT ok(EXISTS (SELECT FROM session_storage.ended_sessions WHERE id = -6) AND NOT EXISTS (SELECT FROM session_storage.ended_sessions WHERE id = -5),
 		  'it removed only the older of the two');
 SELECT ok(pg_temp.is_open(:fresh), 'purge_history never touches open sessions');
 SELECT is(session.get_session_user(:early), 'early', 'sessions that ended in this transaction stay');

@@ -8,7 +8,7 @@
 SET client_min_messages = warning;
 BEGIN;
 SELECT plan(8);
-DELETE FROM session.sessions;
+DELETE FROM session_storage.sessions;
 SELECT session.open_session('billy', 'MyProject') \g /dev/null
 SELECT session.open_session('bob', 'MyProject') \g /dev/null
 -- B1: an unbalanced pattern is an invalid regex (Java's String.matches throws);

@@ -232,7 +232,7 @@ SELECT session.open_session(NULL, 'ctx_project') AS s_unauth \gset
 SELECT session.open_session('bob', 'ctx_project') AS s_closed \gset
 SELECT session.close_session(:s_closed) AS ignored \gset
 SELECT coalesce(max(id), 0) + 1000000 AS s_unknown FROM
-	(SELECT id FROM session.sessions UNION ALL SELECT id FROM session.ended_sessions) AS x \gset
+	(SELECT id FROM session_storage.sessions UNION ALL SELECT id FROM session_storage.ended_sessions) AS x \gset
 
 SELECT session.set_user_context('zed') AS ignored \gset
 SELECT is(session.attach_session(:s_alice), 'zed', 'attach_session returns the previous context');

@@ -9,7 +9,7 @@
 \pset pager off
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(140);
+SELECT plan(143);
 
 CREATE ROLE r_none NOLOGIN;
 CREATE ROLE r_reader NOLOGIN IN ROLE session_reader;
@@ -82,7 +82,7 @@ INSERT INTO expected_function VALUES
 	-- used by the views, which call it with the reader's privileges
 	('session.elapsed_ms(timestamp with time zone,timestamp with time zone)', 'reader',
 	 $$SELECT session.elapsed_ms('2026-01-05 10:00+00', '2026-01-05 10:00:01.5+00')$$),
-	('session.concurrency(timestamp with time zone,timestamp with time zone,interval,text)', 'reader',
+	('session.concurrency(timestamp with time zone,timestamp with time zone,interval,text,timestamp with time zone,boolean)', 'reader',
 	 $$SELECT count(*) FROM session.concurrency('2026-01-05 00:00+00', '2026-01-06 00:00+00')$$),
 	('session.open_session(text,text,inet,text,text,text,text,jsonb)', 'app', $$SELECT session.open_session('priv_carol', 'priv_project')$$),
 	('session.set_session_user(bigint,text)', 'app', format('SELECT session.set_session_user(%s, %L)', :s_open, 'priv_dave')),
@@ -95,7 +95,7 @@ INSERT INTO expected_function VALUES
 	('session.reset_user_context()', 'app', 'SELECT session.reset_user_context()'),
 	('session.attach_session(bigint,boolean)', 'app', format('SELECT session.attach_session(%s)', :s_open)),
 	('session.terminate_session(bigint,text)', 'admin', format('SELECT session.terminate_session(%s)', :s_open)),
-	('session.close_node_sessions(text,text)', 'admin', $$SELECT session.close_node_sessions('priv_node')$$),
+	('session.close_node_sessions(text,text)', 'app', $$SELECT session.close_node_sessions('priv_node')$$),
 	('session.expire_sessions()', 'admin', 'SELECT session.expire_sessions()'),
 	('session.purge_history(interval)', 'admin', $$SELECT session.purge_history('36500 days')$$);
 
@@ -105,10 +105,10 @@ INSERT INTO expected_relation VALUES
 	('session.history', 'reader'),
 	('session.project_usage', 'reader'),
 	('session.connections', 'reader'),
-	('session.sessions', 'nobody'),
-	('session.ended_sessions', 'nobody'),
-	('session.ended_sessions_default', 'nobody'),
-	('session.sessions_id_seq', 'nobody');
+	('session_storage.sessions', 'nobody'),
+	('session_storage.ended_sessions', 'nobody'),
+	('session_storage.ended_sessions_default', 'nobody'),
+	('session_storage.sessions_id_seq', 'nobody');
 
 -- the test roles allowed for each kind of grant
 CREATE TEMP TABLE allowed (grantee text, role name);
@@ -161,11 +161,11 @@ SELECT is((SELECT string_agg(t.role || '=' || p.privs, ' ' ORDER BY t.ord) FROM 
 		  (SELECT string_agg(t.role || '=' || CASE WHEN a.role IS NULL THEN '-' ELSE 'SELECT' END, ' ' ORDER BY t.ord)
 		   FROM test_role t LEFT JOIN allowed a ON a.role = t.role AND a.grantee = r.grantee),
 		  'table privileges on ' || r.rel || ' (catalog)')
-	FROM expected_relation r WHERE r.rel <> 'session.sessions_id_seq' ORDER BY r.rel;
-SELECT is((SELECT string_agg(t.role || '=' || has_sequence_privilege(t.role, 'session.sessions_id_seq', 'USAGE,SELECT,UPDATE'), ' ' ORDER BY t.ord)
+	FROM expected_relation r WHERE r.rel <> 'session_storage.sessions_id_seq' ORDER BY r.rel;
+SELECT is((SELECT string_agg(t.role || '=' || has_sequence_privilege(t.role, 'session_storage.sessions_id_seq', 'USAGE,SELECT,UPDATE'), ' ' ORDER BY t.ord)
 		   FROM test_role t),
 		  'r_none=false r_reader=false r_app=false r_admin=false',
-		  'no test role has any privilege on session.sessions_id_seq');
+		  'no test role has any privilege on session_storage.sessions_id_seq');
 
 -- PUBLIC
 SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p,
@@ -174,13 +174,27 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p,
 			  ARRAY['session.get_user_context()', 'session.current_session_id()'],
 			  'PUBLIC can execute get_user_context() and current_session_id() and nothing else');
 SELECT is_empty($$SELECT c.oid::regclass::text FROM pg_class c, aclexplode(c.relacl) a
-				  WHERE c.relnamespace = 'session'::regnamespace AND a.grantee = 0$$,
-				'PUBLIC has no privilege on any table, view or sequence of schema session');
+				  WHERE c.relnamespace IN ('session'::regnamespace, 'session_storage'::regnamespace) AND a.grantee = 0$$,
+				'PUBLIC has no privilege on any table, view or sequence of schemas session and session_storage');
 SELECT is_empty($$SELECT c.oid::regclass::text || ' ' || a.grantee::regrole::text || ' ' || a.privilege_type
 				  FROM pg_class c, aclexplode(c.relacl) a
-				  WHERE c.relnamespace = 'session'::regnamespace AND c.relkind IN ('r', 'p', 'S', 'f', 'm')
+				  WHERE c.relnamespace IN ('session'::regnamespace, 'session_storage'::regnamespace)
+				  AND c.relkind IN ('r', 'p', 'S', 'f', 'm')
 				  AND a.grantee <> c.relowner$$,
-				'no role but the owner has any privilege on a table or sequence of schema session (daily partitions included)');
+				'no role but the owner has any privilege on a table or sequence (daily partitions included)');
+-- readers see only views in schema session; storage is out of their sight
+SELECT is_empty($$SELECT c.oid::regclass::text || ' ' || c.relkind::text FROM pg_class c
+				  WHERE c.relnamespace = 'session'::regnamespace
+				  AND c.relkind <> 'v' AND NOT (c.relkind = 'c' AND c.relname = 'session_info')$$,
+				'schema session holds only views (and the row type session_info)');
+SELECT is((SELECT string_agg(t.role || '=' || has_schema_privilege(t.role, 'session_storage', 'USAGE'), ' ' ORDER BY t.ord)
+		   FROM test_role t),
+		  'r_none=false r_reader=false r_app=false r_admin=false',
+		  'no test role has USAGE on schema session_storage');
+SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p,
+				  aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+				  WHERE p.pronamespace = 'session_storage'::regnamespace AND a.grantee <> p.proowner$$,
+				'nobody but the owner can execute the functions of schema session_storage');
 SELECT is_empty($$SELECT c.oid::regclass::text || ' ' || a.grantee::regrole::text || ' ' || a.privilege_type
 				  FROM pg_class c, aclexplode(c.relacl) a
 				  WHERE c.relnamespace = 'session'::regnamespace AND c.relkind = 'v'
@@ -228,8 +242,8 @@ SELECT throws_ok($$SELECT pg_temp.as_role('r_none', 'SELECT count(*) FROM sessio
 				 '42501', NULL, 'r_none cannot read session.active_sessions');
 SELECT throws_ok($$SELECT pg_temp.as_role('r_none', 'SELECT session.expire_sessions()')$$,
 				 '42501', NULL, 'r_none cannot expire sessions');
-SELECT throws_ok($$SELECT pg_temp.as_role('r_none', 'SELECT count(*) FROM session.sessions')$$,
-				 '42501', NULL, 'r_none cannot read session.sessions');
+SELECT throws_ok($$SELECT pg_temp.as_role('r_none', 'SELECT count(*) FROM session_storage.sessions')$$,
+				 '42501', NULL, 'r_none cannot read session_storage.sessions');
 
 -- r_reader: lists and views, but never writes
 SELECT is(pg_temp.as_role('r_reader', $$SELECT count(*) FROM session.get_session_info('priv_.*', 'priv_project')$$), '2',
@@ -262,10 +276,10 @@ SELECT throws_ok($$SELECT pg_temp.as_role('r_reader', 'SELECT session.set_user_c
 				 '42501', NULL, 'r_reader cannot set the user context');
 SELECT throws_ok(format('SELECT pg_temp.as_role(%L, %L)', 'r_reader', format('SELECT session.terminate_session(%s)', :s_open)),
 				 '42501', NULL, 'r_reader cannot terminate a session');
-SELECT throws_ok($$SELECT pg_temp.as_role('r_reader', 'SELECT count(*) FROM session.sessions')$$,
-				 '42501', NULL, 'r_reader cannot read session.sessions');
-SELECT throws_ok($$SELECT pg_temp.as_role('r_reader', 'SELECT count(*) FROM session.ended_sessions')$$,
-				 '42501', NULL, 'r_reader cannot read session.ended_sessions');
+SELECT throws_ok($$SELECT pg_temp.as_role('r_reader', 'SELECT count(*) FROM session_storage.sessions')$$,
+				 '42501', NULL, 'r_reader cannot read session_storage.sessions');
+SELECT throws_ok($$SELECT pg_temp.as_role('r_reader', 'SELECT count(*) FROM session_storage.ended_sessions')$$,
+				 '42501', NULL, 'r_reader cannot read session_storage.ended_sessions');
 
 -- r_app: opens, heartbeats and closes, but cannot list
 SELECT pg_temp.as_role('r_app', $$SELECT session.open_session('priv_erin', 'priv_project')$$) AS s_app \gset
@@ -300,16 +314,16 @@ SELECT throws_ok($$SELECT pg_temp.as_role('r_app', 'SELECT count(*) FROM session
 				 '42501', NULL, 'r_app cannot call concurrency');
 SELECT throws_ok(format('SELECT pg_temp.as_role(%L, %L)', 'r_app', format('SELECT session.terminate_session(%s)', :s_open)),
 				 '42501', NULL, 'r_app cannot terminate a session');
-SELECT throws_ok($$SELECT pg_temp.as_role('r_app', 'SELECT session.close_node_sessions(''priv_node'')')$$,
-				 '42501', NULL, 'r_app cannot close a node''s sessions');
+SELECT is(pg_temp.as_role('r_app', $$SELECT session.close_node_sessions('priv_node_app')$$), '0',
+		  'r_app can close a node''s sessions (a restarting node closes its own)');
 SELECT throws_ok($$SELECT pg_temp.as_role('r_app', 'SELECT session.expire_sessions()')$$,
 				 '42501', NULL, 'r_app cannot expire sessions');
 SELECT throws_ok($$SELECT pg_temp.as_role('r_app', 'SELECT session.purge_history(''1 day'')')$$,
 				 '42501', NULL, 'r_app cannot purge history');
-SELECT throws_ok($$SELECT pg_temp.as_role('r_app', 'SELECT count(*) FROM session.sessions')$$,
-				 '42501', NULL, 'r_app cannot read session.sessions');
-SELECT throws_ok($$SELECT pg_temp.as_role('r_app', 'INSERT INTO session.sessions (uuid, username, authenticated, scope, start_time, last_comm) VALUES (gen_random_uuid(), ''x'', true, ''browser'', now(), now()) RETURNING id')$$,
-				 '42501', NULL, 'r_app cannot insert into session.sessions');
+SELECT throws_ok($$SELECT pg_temp.as_role('r_app', 'SELECT count(*) FROM session_storage.sessions')$$,
+				 '42501', NULL, 'r_app cannot read session_storage.sessions');
+SELECT throws_ok($$SELECT pg_temp.as_role('r_app', 'INSERT INTO session_storage.sessions (uuid, username, authenticated, scope, start_time, last_comm) VALUES (gen_random_uuid(), ''x'', true, ''browser'', now(), now()) RETURNING id')$$,
+				 '42501', NULL, 'r_app cannot insert into session_storage.sessions');
 
 -- r_admin: everything through the functions, nothing on the tables
 SELECT is(pg_temp.as_role('r_admin', format('SELECT session.terminate_session(%s)', :s_open)), 'true',
@@ -324,15 +338,15 @@ SELECT is(pg_temp.as_role('r_admin', format('SELECT end_reason FROM session.get_
 		  'r_admin can read sessions (member of session_reader)');
 SELECT lives_ok($$SELECT pg_temp.as_role('r_admin', 'SELECT session.open_session(''priv_hugo'', ''priv_project'')')$$,
 				'r_admin can open sessions (member of session_app)');
-SELECT throws_ok($$SELECT pg_temp.as_role('r_admin', 'SELECT count(*) FROM session.sessions')$$,
-				 '42501', NULL, 'r_admin cannot read session.sessions directly');
-SELECT throws_ok($$SELECT pg_temp.as_role('r_admin', 'SELECT count(*) FROM session.ended_sessions')$$,
-				 '42501', NULL, 'r_admin cannot read session.ended_sessions directly');
-SELECT throws_ok($$SELECT pg_temp.as_role('r_admin', 'DELETE FROM session.ended_sessions')$$,
-				 '42501', NULL, 'r_admin cannot delete from session.ended_sessions directly');
-SELECT throws_ok($$SELECT pg_temp.as_role('r_admin', 'UPDATE session.sessions SET username = ''x''')$$,
-				 '42501', NULL, 'r_admin cannot update session.sessions directly');
-SELECT throws_ok($$SELECT pg_temp.as_role('r_admin', 'SELECT nextval(''session.sessions_id_seq'')')$$,
+SELECT throws_ok($$SELECT pg_temp.as_role('r_admin', 'SELECT count(*) FROM session_storage.sessions')$$,
+				 '42501', NULL, 'r_admin cannot read session_storage.sessions directly');
+SELECT throws_ok($$SELECT pg_temp.as_role('r_admin', 'SELECT count(*) FROM session_storage.ended_sessions')$$,
+				 '42501', NULL, 'r_admin cannot read session_storage.ended_sessions directly');
+SELECT throws_ok($$SELECT pg_temp.as_role('r_admin', 'DELETE FROM session_storage.ended_sessions')$$,
+				 '42501', NULL, 'r_admin cannot delete from session_storage.ended_sessions directly');
+SELECT throws_ok($$SELECT pg_temp.as_role('r_admin', 'UPDATE session_storage.sessions SET username = ''x''')$$,
+				 '42501', NULL, 'r_admin cannot update session_storage.sessions directly');
+SELECT throws_ok($$SELECT pg_temp.as_role('r_admin', 'SELECT nextval(''session_storage.sessions_id_seq'')')$$,
 				 '42501', NULL, 'r_admin cannot draw ids from the sequence');
 
 SELECT * FROM finish();

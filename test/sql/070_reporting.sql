@@ -9,21 +9,21 @@
 \pset pager off
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(67);
+SELECT plan(78);
 
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL DateStyle = 'ISO, YMD';
 SET LOCAL IntervalStyle = 'postgres';
 
 -- start from an empty registry (rolled back at the end)
-DELETE FROM session.sessions;
-DELETE FROM session.ended_sessions;
+DELETE FROM session_storage.sessions;
+DELETE FROM session_storage.ended_sessions;
 
 -- an ended session with fixed times
 CREATE FUNCTION pg_temp.ended(p_id bigint, p_user text, p_project text, p_start timestamptz, p_end timestamptz,
 							  p_scope text DEFAULT 'browser', p_reason text DEFAULT 'logout',
 							  p_pages text[] DEFAULT '{}') RETURNS void LANGUAGE sql AS $$
-	INSERT INTO session.ended_sessions (id, uuid, username, authenticated, project, scope,
+	INSERT INTO session_storage.ended_sessions (id, uuid, username, authenticated, project, scope,
 										start_time, last_comm, page_ids, end_time, end_reason)
 	VALUES (p_id, gen_random_uuid(), p_user, p_user <> 'Unauthenticated', p_project, p_scope,
 			p_start, p_start, p_pages, p_end, p_reason)
@@ -32,7 +32,7 @@ $$;
 -- an open session with a fixed start
 CREATE FUNCTION pg_temp.opened(p_user text, p_project text, p_start timestamptz,
 							   p_scope text DEFAULT 'browser') RETURNS bigint LANGUAGE sql AS $$
-	INSERT INTO session.sessions (uuid, username, authenticated, project, scope, start_time, last_comm)
+	INSERT INTO session_storage.sessions (uuid, username, authenticated, project, scope, start_time, last_comm)
 	VALUES (gen_random_uuid(), p_user, p_user <> 'Unauthenticated', p_project, p_scope, p_start, p_start)
 	RETURNING id
 $$;
@@ -63,16 +63,16 @@ SELECT is_empty($$SELECT name FROM pg_temp.columns_of('session.project_usage')
 				  WHERE name IN ('open_sessions', 'users', 'designers', 'clientless') AND type NOT IN ('bigint', 'integer')$$,
 				'project_usage counts are integers');
 SELECT is(ARRAY(SELECT name FROM pg_temp.columns_of('session.connections')),
-				  ARRAY['pid', 'usename', 'application_name', 'client_addr', 'backend_start', 'state', 'user_context', 'session_id']::text[],
+				  ARRAY['pid', 'datname', 'usename', 'application_name', 'client_addr', 'backend_start', 'state', 'user_context', 'session_id']::text[],
 				  'session.connections has the columns of the contract');
 SELECT is(ARRAY(SELECT type FROM pg_temp.columns_of('session.connections') WHERE name IN ('pid', 'user_context', 'session_id')),
 				  ARRAY['integer', 'text', 'bigint']::text[],
 				  'connections.pid is integer, user_context text, session_id bigint');
-SELECT is(pg_get_function_result('session.concurrency(timestamptz, timestamptz, interval, text)'::regprocedure),
+SELECT is(pg_get_function_result('session.concurrency(timestamptz, timestamptz, interval, text, timestamptz, boolean)'::regprocedure),
 		  'TABLE(bucket_start timestamp with time zone, project text, peak_sessions integer, distinct_users integer)',
 		  'session.concurrency returns the columns of the contract');
-SELECT is(pg_get_function_arguments('session.concurrency(timestamptz, timestamptz, interval, text)'::regprocedure),
-		  'from_time timestamp with time zone, to_time timestamp with time zone, bucket interval DEFAULT ''01:00:00''::interval, project_regex text DEFAULT NULL::text',
+SELECT is(pg_get_function_arguments('session.concurrency(timestamptz, timestamptz, interval, text, timestamptz, boolean)'::regprocedure),
+		  'from_time timestamp with time zone, to_time timestamp with time zone, bucket interval DEFAULT ''01:00:00''::interval, project_regex text DEFAULT NULL::text, origin timestamp with time zone DEFAULT NULL::timestamp with time zone, include_empty boolean DEFAULT false',
 		  'session.concurrency takes the arguments of the contract (bucket defaults to 1 hour)');
 
 -------------------------------------------------------------------------------
@@ -179,8 +179,8 @@ SELECT is_empty($$SELECT pid FROM session.connections c JOIN pg_stat_activity a 
 -- concurrency on a fixed timeline (2026-01-05, UTC)
 -------------------------------------------------------------------------------
 
-DELETE FROM session.sessions;
-DELETE FROM session.ended_sessions;
+DELETE FROM session_storage.sessions;
+DELETE FROM session_storage.ended_sessions;
 
 -- rpt_a: three sessions one after another in one hour: peak 1, three touched
 SELECT pg_temp.ended(9200000001, 'alice', 'rpt_a', '2026-01-05 10:00+00', '2026-01-05 10:10+00') AS ignored \gset
@@ -257,8 +257,8 @@ SELECT results_eq($$SELECT bucket_start, peak_sessions, distinct_users
 SELECT results_eq($$SELECT bucket_start, peak_sessions FROM session.concurrency('2026-01-05 10:00+00', '2026-01-05 11:30+00', '1 hour', 'rpt_c')
 					ORDER BY bucket_start$$,
 				  $$VALUES ('2026-01-05 10:00+00'::timestamptz, 1), ('2026-01-05 11:00+00', 1)$$,
-				  'the last bucket is cut at to_time');
-SELECT is_empty($$SELECT * FROM session.concurrency('2026-01-05 12:40+00', '2026-01-05 13:00+00', '1 hour', 'rpt_c')$$,
+				  'a range that ends inside a bucket includes that bucket');
+SELECT is_empty($$SELECT * FROM session.concurrency('2026-01-05 13:40+00', '2026-01-05 14:00+00', '1 hour', 'rpt_c')$$,
 				'a bucket after the session ended has no row');
 SELECT results_eq($$SELECT bucket_start, project, peak_sessions, distinct_users
 					FROM session.concurrency('2026-01-05 00:00+00', '2026-01-06 00:00+00', '1 day', 'rpt_[a-z]+')
@@ -310,6 +310,45 @@ SELECT is(ARRAY(SELECT project FROM session.concurrency('2026-01-05 10:00+00', '
 				  ARRAY['rpt_a', 'rpt_b']::text[], 'an alternation matches whole values on each side');
 SELECT is((SELECT count(*)::int FROM session.concurrency('2026-01-05 10:00+00', '2026-01-05 11:00+00', '1 hour', NULL)),
 		  7, 'project_regex NULL means no filter');
+
+-- buckets on clock boundaries (like date_bin), an origin, empty buckets
+SELECT results_eq($$SELECT bucket_start, peak_sessions FROM session.concurrency('2026-01-05 10:17:21.030421+00', '2026-01-05 11:30+00', '1 hour', 'rpt_c')$$,
+				  $$VALUES ('2026-01-05 10:00+00'::timestamptz, 1), ('2026-01-05 11:00+00', 1)$$,
+				  'buckets start on the hour, not at from_time');
+SELECT results_eq($$SELECT bucket_start FROM session.concurrency('2026-01-05 10:00+00', '2026-01-05 11:00+00', '1 hour', 'rpt_c')$$,
+				  $$SELECT bucket_start FROM session.concurrency('2026-01-05 10:59:59+00', '2026-01-05 11:00+00', '1 hour', 'rpt_c')$$,
+				  'every from_time in a bucket gives the same bucket');
+SELECT results_eq($$SELECT bucket_start, peak_sessions FROM session.concurrency('2026-01-05 10:00+00', '2026-01-05 11:00+00', '30 minutes', 'rpt_a',
+																			  origin => '2026-01-01 00:15+00')$$,
+				  $$VALUES ('2026-01-05 09:45+00'::timestamptz, 1), ('2026-01-05 10:15+00', 1), ('2026-01-05 10:45+00', 1)$$,
+				  'origin moves the bucket boundaries (date_bin''s origin)');
+SELECT results_eq($$SELECT bucket_start, peak_sessions FROM session.concurrency('2026-01-05 10:00+00', '2026-01-05 11:00+00', '1 hour', 'rpt_c',
+																			  origin => '2030-01-01 00:30+00', include_empty => true)$$,
+				  $$VALUES ('2026-01-05 09:30+00'::timestamptz, 0), ('2026-01-05 10:30+00', 1)$$,
+				  'an origin after the range works too');
+SELECT results_eq($$SELECT bucket_start, project, peak_sessions, distinct_users
+					FROM session.concurrency('2026-01-05 08:00+00', '2026-01-05 12:00+00', '1 hour', 'rpt_c', include_empty => true)$$,
+				  $$VALUES ('2026-01-05 08:00+00'::timestamptz, 'rpt_c', 0, 0), ('2026-01-05 09:00+00', 'rpt_c', 0, 0),
+						   ('2026-01-05 10:00+00', 'rpt_c', 1, 1), ('2026-01-05 11:00+00', 'rpt_c', 1, 1)$$,
+				  'include_empty returns empty buckets as zeros');
+SELECT results_eq($$SELECT bucket_start, project, peak_sessions, distinct_users
+					FROM session.concurrency('2020-01-05 08:00+00', '2020-01-05 10:00+00', include_empty => true)$$,
+				  $$VALUES ('2020-01-05 08:00+00'::timestamptz, NULL::text, 0, 0), ('2020-01-05 09:00+00', NULL, 0, 0)$$,
+				  'include_empty with no session at all: one zero row per bucket');
+SELECT is((SELECT count(*)::int FROM session.concurrency('2026-01-05 08:00+00', '2026-01-05 12:00+00', '1 hour', 'rpt_[ab]', include_empty => true)),
+		  4 * 2, 'include_empty: every bucket has a row for every project found');
+SET LOCAL TimeZone = 'Europe/Paris';
+SELECT results_eq($$SELECT bucket_start FROM session.concurrency('2026-01-05 12:00+00', '2026-01-05 13:00+00', '1 day', 'rpt_c')$$,
+				  $$VALUES ('2026-01-05 00:00+01'::timestamptz)$$,
+				  'a day bucket starts at midnight of the session time zone');
+SELECT results_eq($$SELECT bucket_start FROM session.concurrency('2026-03-29 12:00+00', '2026-03-31 00:00+00', '1 day', include_empty => true)$$,
+				  $$VALUES ('2026-03-29 00:00+01'::timestamptz), ('2026-03-30 00:00+02'), ('2026-03-31 00:00+02')$$,
+				  'day buckets follow the calendar across a daylight saving change');
+SET LOCAL TimeZone = 'UTC';
+SELECT throws_ok($$SELECT * FROM session.concurrency('2026-01-05 10:00+00', '2026-01-05 11:00+00', origin => 'infinity')$$, '22023', NULL,
+				 'an infinite origin raises 22023');
+SELECT throws_ok($$SELECT * FROM session.concurrency('2026-01-05 10:00+00', '2026-01-05 11:00+00', include_empty => NULL)$$, '22004', NULL,
+				 'include_empty NULL raises 22004');
 
 -- errors
 SELECT throws_ok($$SELECT * FROM session.concurrency(NULL, '2026-01-05 11:00+00')$$, '22004', NULL,

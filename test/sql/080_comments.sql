@@ -15,21 +15,21 @@ SELECT plan(12);
 -- daily partitions exist too (rolled back at the end)
 SELECT session.expire_sessions() AS ignored \gset
 
-SELECT ok((SELECT count(*) FROM pg_class WHERE relnamespace = 'session'::regnamespace
+SELECT ok((SELECT count(*) FROM pg_class WHERE relnamespace IN ('session'::regnamespace, 'session_storage'::regnamespace)
 		   AND relkind IN ('r', 'p', 'v', 'm', 'S', 'f')) >= 8,
 		  'there are tables, views and sequences to check');
 SELECT ok((SELECT count(*) FROM pg_proc WHERE pronamespace = 'session'::regnamespace) >= 20,
 		  'there are functions to check');
 
 SELECT is_empty($$SELECT c.oid::regclass::text FROM pg_class c
-				  WHERE c.relnamespace = 'session'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+				  WHERE c.relnamespace IN ('session'::regnamespace, 'session_storage'::regnamespace) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
 				  AND coalesce(btrim(obj_description(c.oid, 'pg_class')), '') = ''
 				  ORDER BY 1$$,
-				'every table, partition, view and sequence of schema session has a comment');
+				'every table, partition, view and sequence of schemas session and session_storage has a comment');
 
 SELECT is_empty($$SELECT c.oid::regclass::text || '.' || a.attname FROM pg_class c
 				  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-				  WHERE c.relnamespace = 'session'::regnamespace AND c.relkind IN ('r', 'p', 'f')
+				  WHERE c.relnamespace IN ('session'::regnamespace, 'session_storage'::regnamespace) AND c.relkind IN ('r', 'p', 'f')
 				  AND NOT c.relispartition
 				  AND coalesce(btrim(col_description(c.oid, a.attnum)), '') = ''
 				  ORDER BY c.oid::regclass::text, a.attnum$$,
@@ -37,7 +37,7 @@ SELECT is_empty($$SELECT c.oid::regclass::text || '.' || a.attname FROM pg_class
 
 SELECT is_empty($$SELECT c.oid::regclass::text || '.' || a.attname FROM pg_class c
 				  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-				  WHERE c.relnamespace = 'session'::regnamespace AND c.relkind IN ('v', 'm')
+				  WHERE c.relnamespace IN ('session'::regnamespace, 'session_storage'::regnamespace) AND c.relkind IN ('v', 'm')
 				  AND coalesce(btrim(col_description(c.oid, a.attnum)), '') = ''
 				  ORDER BY c.oid::regclass::text, a.attnum$$,
 				'every column of the views has a comment');
@@ -64,10 +64,10 @@ SELECT ok(coalesce(btrim(obj_description('session.session_info'::regtype, 'pg_ty
 		  'session.session_info has a comment');
 
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
-				  WHERE p.pronamespace = 'session'::regnamespace
+				  WHERE p.pronamespace IN ('session'::regnamespace, 'session_storage'::regnamespace)
 				  AND coalesce(btrim(obj_description(p.oid, 'pg_proc')), '') = ''
 				  ORDER BY 1$$,
-				'every function of schema session has a comment');
+				'every function of schemas session and session_storage has a comment');
 
 SELECT ok(coalesce(btrim(obj_description((SELECT oid FROM pg_extension WHERE extname = 'session'), 'pg_extension')), '') <> '',
 		  'the extension itself has a comment');

@@ -79,7 +79,7 @@ class Gen:
             "alice", "bob", "u" + str(self.r.randint(0, 50)),
             "", " ", "\t", "a" * 256, "a" * 257, "é" * 256, "é" * 257,
             "\U0001F600" * 3, "e\u0301\u0301", "\u202eadmin", "\ufffd",
-            "\ufeff", "\u200b", "x'); DROP TABLE session.sessions; --",
+            "\ufeff", "\u200b", "x'); DROP TABLE session_storage.sessions; --",
             "' OR 1=1 --", "$$", "\\", "%s%n", "Robert'); DROP TABLE students;--",
             ".*", "(", "null", "NULL",
         ]
@@ -134,13 +134,13 @@ class Gen:
         r = self.r.random()
         k = self.r.randint(0, 30)
         if r < 0.45:
-            return "(SELECT id FROM session.sessions ORDER BY id LIMIT 1 OFFSET %d)" % k
+            return "(SELECT id FROM session_storage.sessions ORDER BY id LIMIT 1 OFFSET %d)" % k
         if r < 0.6:
-            return "(SELECT id FROM session.sessions ORDER BY id DESC LIMIT 1 OFFSET %d)" % k
+            return "(SELECT id FROM session_storage.sessions ORDER BY id DESC LIMIT 1 OFFSET %d)" % k
         if r < 0.72:
-            return "(SELECT id FROM session.ended_sessions ORDER BY id DESC LIMIT 1 OFFSET %d)" % k
+            return "(SELECT id FROM session_storage.ended_sessions ORDER BY id DESC LIMIT 1 OFFSET %d)" % k
         if r < 0.8:
-            return "(SELECT last_value FROM session.sessions_id_seq)"
+            return "(SELECT last_value FROM session_storage.sessions_id_seq)"
         return self.bigint()
 
     def sid_array(self):
@@ -153,7 +153,7 @@ class Gen:
             n = self.pick([10, 1000, 100000])
             return "ARRAY(SELECT g FROM generate_series(1, %d) g)" % n
         if r < 0.25:
-            return "ARRAY(SELECT id FROM session.sessions ORDER BY id DESC)"
+            return "ARRAY(SELECT id FROM session_storage.sessions ORDER BY id DESC)"
         n = self.r.randint(1, 6)
         elems = [self.sid() for _ in range(n)]
         if self.chance(0.1):
@@ -194,7 +194,7 @@ class Gen:
             ".*", "a.*", "alice", "bob", "(?i)ALICE", "***=a.b", "***:u[0-9]+", "u[0-9]+",
             "", "Unauthenticated", "(?q).*", "(?x) a l i c e # c", "\U0001F600.*", "p.*", "proj",
             "(", "[", "*", "a{2,1}", "a)|(b", "(?z)x", "(a)\\2", "x{1000}",
-            "(a*)*b", "(x+x+)+y", "'; DROP TABLE session.sessions; --", "\\", "a|", "^alice$",
+            "(a*)*b", "(x+x+)+y", "'; DROP TABLE session_storage.sessions; --", "\\", "a|", "^alice$",
         ]))
 
     def interval(self):

@@ -92,40 +92,40 @@ crash_count() {
 # The invariants of the two tables; prints one line per violation, nothing
 # when they hold.
 INVARIANTS_SQL="
-SELECT 'ended session without end_reason: ' || count(*) FROM session.ended_sessions
+SELECT 'ended session without end_reason: ' || count(*) FROM session_storage.ended_sessions
  WHERE end_reason IS NULL OR end_reason = '' HAVING count(*) > 0
 UNION ALL
-SELECT 'ended session with end_time < start_time: ' || count(*) FROM session.ended_sessions
+SELECT 'ended session with end_time < start_time: ' || count(*) FROM session_storage.ended_sessions
  WHERE end_time IS NULL OR end_time < start_time HAVING count(*) > 0
 UNION ALL
-SELECT 'id both open and ended: ' || count(*) FROM session.sessions s
- JOIN session.ended_sessions e USING (id) HAVING count(*) > 0
+SELECT 'id both open and ended: ' || count(*) FROM session_storage.sessions s
+ JOIN session_storage.ended_sessions e USING (id) HAVING count(*) > 0
 UNION ALL
 SELECT 'duplicate ids in history: ' || count(*) FROM
- (SELECT id FROM session.ended_sessions GROUP BY id HAVING count(*) > 1) d HAVING count(*) > 0
+ (SELECT id FROM session_storage.ended_sessions GROUP BY id HAVING count(*) > 1) d HAVING count(*) > 0
 UNION ALL
 SELECT 'duplicate uuids: ' || count(*) FROM
- (SELECT uuid FROM (SELECT uuid FROM session.sessions UNION ALL SELECT uuid FROM session.ended_sessions) u
+ (SELECT uuid FROM (SELECT uuid FROM session_storage.sessions UNION ALL SELECT uuid FROM session_storage.ended_sessions) u
   GROUP BY uuid HAVING count(*) > 1) d HAVING count(*) > 0
 UNION ALL
 SELECT 'last_comm before start_time: ' || count(*) FROM
- (SELECT start_time, last_comm FROM session.sessions UNION ALL
-  SELECT start_time, last_comm FROM session.ended_sessions) x
+ (SELECT start_time, last_comm FROM session_storage.sessions UNION ALL
+  SELECT start_time, last_comm FROM session_storage.ended_sessions) x
  WHERE last_comm < start_time HAVING count(*) > 0
 UNION ALL
 SELECT 'negative byte counts: ' || count(*) FROM
- (SELECT recent_bytes_sent r, total_bytes_sent t FROM session.sessions UNION ALL
-  SELECT recent_bytes_sent, total_bytes_sent FROM session.ended_sessions) x
+ (SELECT recent_bytes_sent r, total_bytes_sent t FROM session_storage.sessions UNION ALL
+  SELECT recent_bytes_sent, total_bytes_sent FROM session_storage.ended_sessions) x
  WHERE r < 0 OR t < 0 OR r > t HAVING count(*) > 0
 UNION ALL
 SELECT 'unauthenticated flag mismatch: ' || count(*) FROM
- (SELECT username, authenticated FROM session.sessions UNION ALL
-  SELECT username, authenticated FROM session.ended_sessions) x
+ (SELECT username, authenticated FROM session_storage.sessions UNION ALL
+  SELECT username, authenticated FROM session_storage.ended_sessions) x
  WHERE authenticated = (username = 'Unauthenticated') HAVING count(*) > 0
 UNION ALL
 SELECT 'id beyond the sequence: ' || count(*) FROM
- (SELECT id FROM session.sessions UNION ALL SELECT id FROM session.ended_sessions) x
- WHERE id > (SELECT last_value FROM session.sessions_id_seq) HAVING count(*) > 0
+ (SELECT id FROM session_storage.sessions UNION ALL SELECT id FROM session_storage.ended_sessions) x
+ WHERE id > (SELECT last_value FROM session_storage.sessions_id_seq) HAVING count(*) > 0
 "
 
 # Prints the invariant violations of the check's database (empty: all hold).

@@ -69,21 +69,21 @@ is( $node->safe_psql('postgres',
 		"SELECT end_time - last_comm >= interval '2 s' FROM session.history WHERE id = $idle"),
 	't',
 	'it ended no sooner than idle_timeout after its last communication');
-is($node->safe_psql('postgres', "SELECT count(*) FROM session.sessions WHERE id = $idle"),
+is($node->safe_psql('postgres', "SELECT count(*) FROM session_storage.sessions WHERE id = $idle"),
 	'0', 'the expired session left the open table');
 
 is( $node->safe_psql(
 		'postgres', q{
 SELECT count(*) FROM generate_series(0, 2) AS d
-WHERE pg_catalog.to_regclass('session.ended_sessions_' ||
+WHERE pg_catalog.to_regclass('session_storage.ended_sessions_' ||
 	to_char((now() AT TIME ZONE 'UTC')::date + d, 'YYYYMMDD')) IS NOT NULL}),
 	'3',
 	'the worker created the daily partitions of today and the next two days');
 is( $node->safe_psql(
 		'postgres', qq{
-SELECT tableoid::regclass::text = 'session.ended_sessions_' ||
+SELECT tableoid::regclass::text = 'session_storage.ended_sessions_' ||
 	to_char(end_time AT TIME ZONE 'UTC', 'YYYYMMDD')
-FROM session.ended_sessions WHERE id = $idle}),
+FROM session_storage.ended_sessions WHERE id = $idle}),
 	't',
 	'the expired session is stored in the partition of its end day');
 
@@ -93,7 +93,7 @@ is( $node->safe_psql('other',
 	't',
 	'a session in a database other than session.database is not expired by the worker');
 is( $node->safe_psql('other',
-		"SELECT count(*) FROM pg_inherits WHERE inhparent = 'session.ended_sessions'::regclass"),
+		"SELECT count(*) FROM pg_inherits WHERE inhparent = 'session_storage.ended_sessions'::regclass"),
 	'1',
 	'the worker creates no partitions in the other database');
 is($node->safe_psql('other', 'SELECT session.expire_sessions()'),
@@ -159,40 +159,40 @@ my $old_day = $node->safe_psql('postgres',
 	"SELECT to_char((now() AT TIME ZONE 'UTC')::date - 12, 'YYYYMMDD')");
 $node->safe_psql(
 	'postgres', qq{
-SELECT format('CREATE TABLE session.%I PARTITION OF session.ended_sessions FOR VALUES FROM (%L) TO (%L)',
+SELECT format('CREATE TABLE session_storage.%I PARTITION OF session_storage.ended_sessions FOR VALUES FROM (%L) TO (%L)',
 	'ended_sessions_$old_day', d::text || ' 00:00:00+00', (d + 1)::text || ' 00:00:00+00')
 FROM (SELECT (now() AT TIME ZONE 'UTC')::date - 12 AS d) s \\gexec
-INSERT INTO session.ended_sessions (id, uuid, username, authenticated, project, scope,
+INSERT INTO session_storage.ended_sessions (id, uuid, username, authenticated, project, scope,
 	start_time, last_comm, end_time, end_reason)
 VALUES
-	(nextval('session.sessions_id_seq'), gen_random_uuid(), 'old10', true, 'p1', 'browser',
+	(nextval('session_storage.sessions_id_seq'), gen_random_uuid(), 'old10', true, 'p1', 'browser',
 	 now() - interval '10 days 1 hour', now() - interval '10 days 1 hour',
 	 now() - interval '10 days', 'logout'),
-	(nextval('session.sessions_id_seq'), gen_random_uuid(), 'old12', true, 'p1', 'browser',
+	(nextval('session_storage.sessions_id_seq'), gen_random_uuid(), 'old12', true, 'p1', 'browser',
 	 now() - interval '13 days', now() - interval '13 days',
 	 ((now() AT TIME ZONE 'UTC')::date - 12 + time '12:00') AT TIME ZONE 'UTC', 'logout');
 });
 is( $node->safe_psql('postgres',
 		"SELECT string_agg(username || ':' || tableoid::regclass::text, ',' ORDER BY username)"
-		  . " FROM session.ended_sessions WHERE username LIKE 'old%'"),
-	"old10:session.ended_sessions_default,old12:session.ended_sessions_$old_day",
+		  . " FROM session_storage.ended_sessions WHERE username LIKE 'old%'"),
+	"old10:session_storage.ended_sessions_default,old12:session_storage.ended_sessions_$old_day",
 	'old history rows sit in the default partition and in an old daily partition');
 my $recent = $node->safe_psql('postgres',
-	"SELECT count(*) FROM session.ended_sessions WHERE username NOT LIKE 'old%'");
+	"SELECT count(*) FROM session_storage.ended_sessions WHERE username NOT LIKE 'old%'");
 
 my $log_offset = -s $node->logfile;
 $node->safe_psql('postgres',
 	"ALTER SYSTEM SET session.history_retention = '1d'; SELECT pg_reload_conf()");
 ok( poll_until($node, 'postgres',
-		"SELECT count(*) FROM session.ended_sessions WHERE username LIKE 'old%'",
+		"SELECT count(*) FROM session_storage.ended_sessions WHERE username LIKE 'old%'",
 		'0', 30),
 	'with history_retention 1d the worker purges history older than a day');
 is( $node->safe_psql('postgres',
-		"SELECT to_regclass('session.ended_sessions_$old_day') IS NULL"),
+		"SELECT to_regclass('session_storage.ended_sessions_$old_day') IS NULL"),
 	't',
 	'the old daily partition was dropped as a whole');
 is( $node->safe_psql('postgres',
-		"SELECT count(*) FROM session.ended_sessions WHERE username NOT LIKE 'old%'"),
+		"SELECT count(*) FROM session_storage.ended_sessions WHERE username NOT LIKE 'old%'"),
 	$recent,
 	'recent history is kept');
 like(log_since($node, $log_offset), qr/session reaper purged 2 ended sessions/,

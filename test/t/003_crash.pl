@@ -182,9 +182,9 @@ sub verify
 		split /\n/,
 		$node->safe_psql(
 			'postgres', q{
-SELECT id, coalesce(attributes->>'tag', '-'), 'open' FROM session.sessions
+SELECT id, coalesce(attributes->>'tag', '-'), 'open' FROM session_storage.sessions
 UNION ALL
-SELECT id, coalesce(attributes->>'tag', '-'), end_reason FROM session.ended_sessions}))
+SELECT id, coalesce(attributes->>'tag', '-'), end_reason FROM session_storage.ended_sessions}))
 	{
 		my ($id, $tag, $state) = split /\|/, $line;
 		$row{$id} = [ $tag, $state ];
@@ -225,13 +225,13 @@ SELECT id, coalesce(attributes->>'tag', '-'), end_reason FROM session.ended_sess
 	is( $node->safe_psql(
 			'postgres', q{
 SELECT count(*) = count(DISTINCT id) AND count(*) = count(DISTINCT uuid)
-FROM (SELECT id, uuid FROM session.sessions
-      UNION ALL SELECT id, uuid FROM session.ended_sessions) s}),
+FROM (SELECT id, uuid FROM session_storage.sessions
+      UNION ALL SELECT id, uuid FROM session_storage.ended_sessions) s}),
 		't',
 		"$label: ids and uuids are unique across open and ended sessions");
 	is( $node->safe_psql(
 			'postgres', q{
-SELECT count(*) FROM session.sessions s JOIN session.ended_sessions e USING (id)}),
+SELECT count(*) FROM session_storage.sessions s JOIN session_storage.ended_sessions e USING (id)}),
 		'0',
 		"$label: no session is both open and ended");
 	is( $node->safe_psql(
@@ -243,7 +243,7 @@ WHERE n.nspname = 'session' AND c.relkind = 'i'}),
 		't',
 		"$label: the session indexes pass amcheck");
 	is( $node->safe_psql('postgres',
-			"SELECT last_value >= (SELECT max(id) FROM (SELECT id FROM session.sessions UNION ALL SELECT id FROM session.ended_sessions) s) FROM session.sessions_id_seq"),
+			"SELECT last_value >= (SELECT max(id) FROM (SELECT id FROM session_storage.sessions UNION ALL SELECT id FROM session_storage.ended_sessions) s) FROM session_storage.sessions_id_seq"),
 		't',
 		"$label: the id sequence is past every stored id");
 	return $lost_open + $lost_close;
@@ -256,12 +256,12 @@ foreach my $kind (@kinds)
 {
 	$cycle++;
 	my $label = "cycle $cycle (kill -9 $kind)";
-	my $base = $node->safe_psql('postgres', 'SELECT last_value FROM session.sessions_id_seq');
+	my $base = $node->safe_psql('postgres', 'SELECT last_value FROM session_storage.sessions_id_seq');
 	my @runs = start_clients($cycle);
 
 	# let the load run a while: at least 200 more ids, then a random moment
 	poll_until($node, 'postgres',
-		"SELECT last_value >= $base + 200 FROM session.sessions_id_seq", 't', 30)
+		"SELECT last_value >= $base + 200 FROM session_storage.sessions_id_seq", 't', 30)
 	  or diag("$label: the load is slow");
 	usleep(int(rand(1_000_000)));
 
@@ -328,9 +328,9 @@ is(join("\n", reaper_log_problems($node)), '',
 	'the worker logged no warning or error');
 
 my $total = $node->safe_psql('postgres',
-	'SELECT (SELECT count(*) FROM session.sessions) + (SELECT count(*) FROM session.ended_sessions)');
+	'SELECT (SELECT count(*) FROM session_storage.sessions) + (SELECT count(*) FROM session_storage.ended_sessions)');
 my $expired = $node->safe_psql('postgres',
-	"SELECT count(*) FROM session.ended_sessions WHERE end_reason = 'timeout'");
+	"SELECT count(*) FROM session_storage.ended_sessions WHERE end_reason = 'timeout'");
 diag(sprintf(
 	"crash cycles survived: %d/%d (%s); acknowledged sessions lost: %d of %d opens and %d closes; %d rolled-back opens absent; %d sessions stored, %d of them expired by the worker; %.0f s",
 	$survived, scalar @kinds, join(', ', @kinds), $lost,

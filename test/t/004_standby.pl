@@ -34,9 +34,9 @@ $primary->safe_psql('postgres', "SELECT session.close_session($s3)");
 # an ended session in the default partition (a day without partition)
 $primary->safe_psql(
 	'postgres', q{
-INSERT INTO session.ended_sessions (id, uuid, username, authenticated, project, scope,
+INSERT INTO session_storage.ended_sessions (id, uuid, username, authenticated, project, scope,
 	start_time, last_comm, end_time, end_reason)
-VALUES (nextval('session.sessions_id_seq'), gen_random_uuid(), 'old', true, 'plant', 'browser',
+VALUES (nextval('session_storage.sessions_id_seq'), gen_random_uuid(), 'old', true, 'plant', 'browser',
 	now() - interval '40 days 1 hour', now() - interval '40 days 1 hour', now() - interval '40 days', 'timeout')});
 
 $primary->backup('base');
@@ -150,17 +150,17 @@ is($standby->safe_psql('postgres', 'SELECT count(*) FROM session.get_session_inf
 # Promotion
 # ---------------------------------------------------------------------------
 
-my $rows = q{SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY id), '')) FROM session.sessions t};
+my $rows = q{SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY id), '')) FROM session_storage.sessions t};
 my $ended = q{SELECT md5(coalesce(string_agg(t::text || tableoid::regclass::text, '|' ORDER BY id), ''))
-	FROM session.ended_sessions t};
-my $max_id = q{SELECT max(id) FROM (SELECT id FROM session.sessions
-	UNION ALL SELECT id FROM session.ended_sessions) s};
+	FROM session_storage.ended_sessions t};
+my $max_id = q{SELECT max(id) FROM (SELECT id FROM session_storage.sessions
+	UNION ALL SELECT id FROM session_storage.ended_sessions) s};
 my %before = (
 	rows => $primary->safe_psql('postgres', $rows),
 	ended => $primary->safe_psql('postgres', $ended),
 	max_id => $primary->safe_psql('postgres', $max_id),
 	count => $primary->safe_psql('postgres',
-		'SELECT (SELECT count(*) FROM session.sessions) || \'/\' || (SELECT count(*) FROM session.ended_sessions)'),);
+		'SELECT (SELECT count(*) FROM session_storage.sessions) || \'/\' || (SELECT count(*) FROM session_storage.ended_sessions)'),);
 $primary->stop;
 
 $standby->promote;
@@ -172,7 +172,7 @@ is($standby->safe_psql('postgres', $rows), $before{rows},
 is($standby->safe_psql('postgres', $ended), $before{ended},
 	'promoted: every ended session is there, unchanged, in the same partitions');
 is( $standby->safe_psql('postgres',
-		'SELECT (SELECT count(*) FROM session.sessions) || \'/\' || (SELECT count(*) FROM session.ended_sessions)'),
+		'SELECT (SELECT count(*) FROM session_storage.sessions) || \'/\' || (SELECT count(*) FROM session_storage.ended_sessions)'),
 	$before{count},
 	"promoted: same number of open/ended sessions ($before{count})");
 
@@ -184,8 +184,8 @@ cmp_ok($new2, '>', $new, 'promoted: ids keep increasing');
 is( $standby->safe_psql(
 		'postgres', q{
 SELECT count(*) = count(DISTINCT id) AND count(*) = count(DISTINCT uuid)
-FROM (SELECT id, uuid FROM session.sessions
-      UNION ALL SELECT id, uuid FROM session.ended_sessions) s}),
+FROM (SELECT id, uuid FROM session_storage.sessions
+      UNION ALL SELECT id, uuid FROM session_storage.ended_sessions) s}),
 	't',
 	'promoted: ids and uuids are unique');
 

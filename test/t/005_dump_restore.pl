@@ -26,8 +26,8 @@ SELECT session.open_session('alice', 'plant', '10.0.0.1', 'browser', 'c1', 'Mozi
 SELECT session.open_session(NULL, 'plant', '::1', 'ios');
 SELECT session.open_session('bob', U&'pl\00E4nt "2"', '192.168.1.7/32', 'designer', node => 'n2');
 SELECT session.open_clientless_session('svc', NULL, 'n3', '{"job": 7}');
-SELECT session.heartbeat(id, 1234, ARRAY['home', 'trend''s']) FROM session.sessions WHERE username = 'alice';
-SELECT session.heartbeat(ARRAY(SELECT id FROM session.sessions), NULL);
+SELECT session.heartbeat(id, 1234, ARRAY['home', 'trend''s']) FROM session_storage.sessions WHERE username = 'alice';
+SELECT session.heartbeat(ARRAY(SELECT id FROM session_storage.sessions), NULL);
 });
 
 # an ended session goes to the default partition while no daily partition exists
@@ -36,33 +36,33 @@ $node->safe_psql('src', "SELECT session.close_session($carol, 'logout')");
 # old history, a day that never gets a partition
 $node->safe_psql(
 	'src', q{
-INSERT INTO session.ended_sessions (id, uuid, username, authenticated, project, scope,
+INSERT INTO session_storage.ended_sessions (id, uuid, username, authenticated, project, scope,
 	start_time, last_comm, end_time, end_reason)
-VALUES (nextval('session.sessions_id_seq'), gen_random_uuid(), 'old', true, 'plant', 'browser',
+VALUES (nextval('session_storage.sessions_id_seq'), gen_random_uuid(), 'old', true, 'plant', 'browser',
 	now() - interval '40 days 1 hour', now() - interval '40 days 1 hour', now() - interval '40 days', 'timeout')});
 
 # expire_sessions() creates the daily partitions (and moves today's row
 # there); later ends go to today's partition
 my $expired = $node->safe_psql('src', "SELECT session.open_session('dave', 'office')");
 $node->safe_psql('src',
-	"SELECT pg_sleep(1.1); SET session.idle_timeout = '1s'; SELECT session.heartbeat(id) FROM session.sessions WHERE id <> $expired; SELECT session.expire_sessions()");
+	"SELECT pg_sleep(1.1); SET session.idle_timeout = '1s'; SELECT session.heartbeat(id) FROM session_storage.sessions WHERE id <> $expired; SELECT session.expire_sessions()");
 my $closed = $node->safe_psql('src', "SELECT session.open_session('erin', 'office')");
 $node->safe_psql('src', "SELECT session.terminate_session($closed, 'audit')");
 
 my $parts = q{SELECT string_agg(tableoid::regclass::text || ':' || n, ',' ORDER BY tableoid::regclass::text)
-	FROM (SELECT tableoid, count(*) AS n FROM session.ended_sessions GROUP BY tableoid) s};
+	FROM (SELECT tableoid, count(*) AS n FROM session_storage.ended_sessions GROUP BY tableoid) s};
 my $src_parts = $node->safe_psql('src', $parts);
 like($src_parts, qr/ended_sessions_default:1/, 'src: one ended session in the default partition');
 like($src_parts, qr/ended_sessions_\d{8}:3/, 'src: three ended sessions in the daily partition of today');
-is($node->safe_psql('src', 'SELECT count(*) FROM session.sessions'), '4', 'src: four open sessions');
+is($node->safe_psql('src', 'SELECT count(*) FROM session_storage.sessions'), '4', 'src: four open sessions');
 
 my %q = (
-	sessions => q{SELECT md5(string_agg(t::text, E'\n' ORDER BY id)) FROM session.sessions t},
+	sessions => q{SELECT md5(string_agg(t::text, E'\n' ORDER BY id)) FROM session_storage.sessions t},
 	ended => q{SELECT md5(string_agg(t::text || ' @' || tableoid::regclass::text, E'\n' ORDER BY id))
-		FROM session.ended_sessions t},
+		FROM session_storage.ended_sessions t},
 	partitions => q{SELECT string_agg(c.relname || ' ' || pg_get_expr(c.relpartbound, c.oid), E'\n' ORDER BY c.relname)
 		FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-		WHERE i.inhparent = 'session.ended_sessions'::regclass},
+		WHERE i.inhparent = 'session_storage.ended_sessions'::regclass},
 	active_sessions => q{SELECT md5(string_agg(id || username || coalesce(project, '') || start_time, ',' ORDER BY id)) FROM session.active_sessions},
 	history => q{SELECT md5(string_agg(id || username || end_reason || duration, ',' ORDER BY id)) FROM session.history},
 	project_usage => q{SELECT md5(string_agg(p::text, ',' ORDER BY project)) FROM session.project_usage p},
@@ -74,7 +74,7 @@ my %q = (
 my %src;
 $src{$_} = $node->safe_psql('src', $q{$_}) foreach keys %q;
 my $src_max = $node->safe_psql('src',
-	'SELECT max(id) FROM (SELECT id FROM session.sessions UNION ALL SELECT id FROM session.ended_sessions) s');
+	'SELECT max(id) FROM (SELECT id FROM session_storage.sessions UNION ALL SELECT id FROM session_storage.ended_sessions) s');
 
 my $dump = PostgreSQL::Test::Utils::tempdir . '/src.dump';
 $node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('src') ],
@@ -98,7 +98,7 @@ sub check_restored
 	is($target->safe_psql($db, "SELECT session.close_session($expired)"), 'f',
 		"$label: an ended session stays ended");
 	is($target->safe_psql($db,
-			"SELECT session.heartbeat(id) FROM session.sessions WHERE username = 'alice'"),
+			"SELECT session.heartbeat(id) FROM session_storage.sessions WHERE username = 'alice'"),
 		't', "$label: a restored open session takes heartbeats");
 	is($target->safe_psql($db, 'SELECT session.purge_history(interval \'30 days\')'), '1',
 		"$label: purge_history removes the old restored session");

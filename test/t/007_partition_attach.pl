@@ -26,7 +26,7 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION session');
 
 is( $node->safe_psql('postgres',
-		"SELECT count(*) FROM pg_inherits WHERE inhparent = 'session.ended_sessions'::regclass"),
+		"SELECT count(*) FROM pg_inherits WHERE inhparent = 'session_storage.ended_sessions'::regclass"),
 	'1',
 	'after CREATE EXTENSION only the default partition exists');
 
@@ -64,13 +64,13 @@ is( $node->safe_psql('postgres',
 	'logout',
 	'the session is ended');
 my $today = $node->safe_psql('postgres',
-	"SELECT 'session.ended_sessions_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD')");
+	"SELECT 'session_storage.ended_sessions_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD')");
 is( $node->safe_psql('postgres',
-		"SELECT tableoid::regclass FROM session.ended_sessions WHERE id = $early"),
+		"SELECT tableoid::regclass FROM session_storage.ended_sessions WHERE id = $early"),
 	$today,
 	'the session ended before the attach was moved to the partition of today');
 is( $node->safe_psql('postgres',
-		"SELECT tableoid::regclass FROM session.ended_sessions WHERE id = $id"),
+		"SELECT tableoid::regclass FROM session_storage.ended_sessions WHERE id = $id"),
 	$today,
 	'the session ended during the attach is in the partition of today');
 

@@ -1,6 +1,6 @@
--- Ended sessions straight into session.ended_sessions (ids :first .. :last),
+-- Ended sessions straight into session_storage.ended_sessions (ids :first .. :last),
 -- ended over the :days days (UTC) before today, spread evenly.
-INSERT INTO session.ended_sessions (id, uuid, username, authenticated, project, address,
+INSERT INTO session_storage.ended_sessions (id, uuid, username, authenticated, project, address,
 	scope, client_id, user_agent, node, start_time, last_comm, page_ids,
 	recent_bytes_sent, total_bytes_sent, attributes, end_time, end_reason)
 SELECT g.i, gen_random_uuid(), g.username, true, g.project, g.address, g.scope,
@@ -11,4 +11,4 @@ SELECT g.i, gen_random_uuid(), g.username, true, g.project, g.address, g.scope,
 FROM bench_gen(:first, :last, :users) g,
 	LATERAL (SELECT date_trunc('day', now(), 'UTC') - make_interval(days => 1 + (g.i % :days)::int)
 			 + make_interval(secs => (g.i * 7919) % 86400) AS end_time) e;
-SELECT setval('session.sessions_id_seq', greatest(:last, (SELECT last_value FROM session.sessions_id_seq)));
+SELECT setval('session_storage.sessions_id_seq', greatest(:last, (SELECT last_value FROM session_storage.sessions_id_seq)));

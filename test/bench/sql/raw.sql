@@ -2,7 +2,7 @@
 -- functions: the limit.  One table (end_time IS NULL while open), an INSERT
 -- to open, an UPDATE per heartbeat, an UPDATE to close (../pgbench/*_raw.sql).
 -- Listing is a plain indexed SELECT (by exact username, or by the range of a
--- literal prefix).  The table gets what makes session.sessions fast
+-- literal prefix).  The table gets what makes session_storage.sessions fast
 -- (fillfactor 70 for heap-only updates, username COLLATE "C" for prefix
 -- ranges) and only the indexes these statements need (id, username), so the
 -- comparison measures the statements.

@@ -4,4 +4,4 @@
 \set pg random(0, 4)
 SELECT session.heartbeat(last_value - :k, :b,
 	CASE WHEN :pg = 0 THEN ARRAY['home', 'page' || :k] END)
-FROM session.sessions_id_seq;
+FROM session_storage.sessions_id_seq;

@@ -1,0 +1,227 @@
+/*-------------------------------------------------------------------------
+ *
+ * queries.c
+ *	  Every SQL statement that the C code runs, in one place.
+ *
+ *	  Each is prepared on first use and kept for the life of the backend
+ *	  (session_plan); values are always parameters.  They run as the
+ *	  extension's owner with search_path pinned to pg_catalog (identity.c),
+ *	  and still name every table with its schema.  Storage is in schema
+ *	  session_storage; the listing statements read the views of schema
+ *	  session, so that a listing and a SELECT on a view cannot disagree.
+ *	  Work that needs no C (partition DDL, the concurrency report) lives in
+ *	  SQL functions of session_storage, defined in sql/session.sql.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "queries.h"
+
+#include "catalog/pg_type.h"
+
+/* The stored columns of a session, in table order (both tables) */
+#define STORED_COLUMNS \
+	"id, uuid, username, authenticated, project, address, scope, client_id, " \
+	"user_agent, node, start_time, last_comm, page_ids, recent_bytes_sent, " \
+	"total_bytes_sent, attributes"
+
+/*
+ * What every statement that ends sessions returns, in this order: the event
+ * log reads these columns by position.
+ */
+#define ENDED_RETURNING "RETURNING id, uuid, username, project, node, scope, end_reason"
+
+/* Moves the rows of CTE d to history with the given reason expression. */
+#define MOVE_TO_HISTORY(reason) \
+	"INSERT INTO session_storage.ended_sessions (" STORED_COLUMNS ", end_time, end_reason) " \
+	"SELECT " STORED_COLUMNS ", " \
+	"GREATEST(pg_catalog.statement_timestamp(), start_time), " reason " FROM d " \
+	ENDED_RETURNING
+
+/* Adds $n bytes (never negative) to a counter, saturating at the bigint maximum. */
+#define SATURATING_ADD(counter, n) \
+	"CASE WHEN " counter " > 9223372036854775807 - " n \
+	" THEN 9223372036854775807 ELSE " counter " + " n " END"
+
+#define TS_NOW "pg_catalog.statement_timestamp()"
+#define SECONDS(n) "($" #n " * interval '1 second')"
+
+/* ---------------------------------------------------------------- registry */
+
+SessionPlan query_open = {
+	"INSERT INTO session_storage.sessions (uuid, username, authenticated, project, address, "
+	"scope, client_id, user_agent, node, start_time, last_comm, attributes) "
+	"VALUES (pg_catalog.gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8, "
+	TS_NOW ", " TS_NOW ", $9) RETURNING id, uuid",
+	9, {TEXTOID, BOOLOID, TEXTOID, INETOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID}, NULL
+};
+
+/* The sessions that count against a user's limit, oldest first */
+SessionPlan query_user_sessions = {
+	"SELECT id FROM session_storage.sessions "
+	"WHERE username = $1 AND authenticated AND scope <> 'clientless' AND id <> $2 "
+	"ORDER BY start_time, id",
+	2, {TEXTOID, INT8OID}, NULL
+};
+
+SessionPlan query_set_user = {
+	"UPDATE session_storage.sessions SET username = $2, authenticated = $3 WHERE id = $1 "
+	"RETURNING id, uuid, username, project, node, scope",
+	3, {INT8OID, TEXTOID, BOOLOID}, NULL
+};
+
+SessionPlan query_heartbeat = {
+	"UPDATE session_storage.sessions SET "
+	"last_comm = GREATEST(last_comm, " TS_NOW "), recent_bytes_sent = $2, "
+	"total_bytes_sent = " SATURATING_ADD("total_bytes_sent", "$2") ", "
+	"page_ids = COALESCE($3, page_ids) WHERE id = $1",
+	3, {INT8OID, INT8OID, TEXTARRAYOID}, NULL
+};
+
+SessionPlan query_heartbeat_many = {
+	"UPDATE session_storage.sessions s SET "
+	"last_comm = GREATEST(s.last_comm, " TS_NOW "), recent_bytes_sent = u.b, "
+	"total_bytes_sent = " SATURATING_ADD("s.total_bytes_sent", "u.b") " "
+	"FROM unnest($1::bigint[], $2::bigint[]) AS u(id, b) WHERE s.id = u.id",
+	2, {INT8ARRAYOID, INT8ARRAYOID}, NULL
+};
+
+SessionPlan query_end = {
+	"WITH d AS (DELETE FROM session_storage.sessions WHERE id = $1 RETURNING *) "
+	MOVE_TO_HISTORY("$2"),
+	2, {INT8OID, TEXTOID}, NULL
+};
+
+SessionPlan query_end_clientless = {
+	"WITH d AS (DELETE FROM session_storage.sessions "
+	"WHERE id = $1 AND scope = 'clientless' RETURNING *) "
+	MOVE_TO_HISTORY("$2"),
+	2, {INT8OID, TEXTOID}, NULL
+};
+
+/* One bounded batch of a node's sessions, locked in id order */
+SessionPlan query_end_node = {
+	"WITH v AS (SELECT id FROM session_storage.sessions WHERE node = $1 "
+	"ORDER BY id LIMIT $3 FOR UPDATE), "
+	"d AS (DELETE FROM session_storage.sessions s USING v WHERE s.id = v.id RETURNING s.*) "
+	MOVE_TO_HISTORY("$2"),
+	3, {TEXTOID, TEXTOID, INT4OID}, NULL
+};
+
+SessionPlan query_open_exists = {
+	"SELECT 1 FROM session_storage.sessions WHERE id = $1",
+	1, {INT8OID}, NULL
+};
+
+SessionPlan query_ended_scope = {
+	"SELECT scope FROM session_storage.ended_sessions WHERE id = $1 LIMIT 1",
+	1, {INT8OID}, NULL
+};
+
+/* ------------------------------------------------------------------ expiry */
+
+/*
+ * One batch of expired sessions with id > $5 ($1 idle, $2 clientless idle,
+ * $3 max lifetime, in seconds, 0 = off; $4 batch size).  SKIP LOCKED: a
+ * session that the application holds now is left for the next pass.
+ */
+SessionPlan query_expire = {
+	"WITH v AS ("
+	" SELECT id, CASE WHEN scope <> 'clientless' AND $3 > 0 AND start_time <= " TS_NOW " - " SECONDS(3)
+	"   THEN 'max_lifetime' ELSE 'timeout' END AS reason"
+	" FROM session_storage.sessions"
+	" WHERE CASE WHEN scope = 'clientless'"
+	"   THEN $2 > 0 AND last_comm <= " TS_NOW " - " SECONDS(2)
+	"   ELSE ($1 > 0 AND last_comm <= " TS_NOW " - " SECONDS(1) ")"
+	"     OR ($3 > 0 AND start_time <= " TS_NOW " - " SECONDS(3) ") END"
+	" AND id > $5 ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED),"
+	" d AS (DELETE FROM session_storage.sessions s USING v WHERE s.id = v.id"
+	" RETURNING s.*, v.reason) "
+	MOVE_TO_HISTORY("reason"),
+	5, {INT4OID, INT4OID, INT4OID, INT4OID, INT8OID}, NULL
+};
+
+SessionPlan query_maintain_partitions = {
+	"SELECT session_storage.maintain_partitions()",
+	0, {0}, NULL
+};
+
+SessionPlan query_purge_history = {
+	"SELECT session_storage.purge_history($1)",
+	1, {TIMESTAMPTZOID}, NULL
+};
+
+/* ----------------------------------------------------------------- listing */
+
+/*
+ * Each pattern has three parameter slots: LIKE, regex under the C collation
+ * and regex under the database's; regex_filter_params fills one of them.
+ */
+#define USER_FILTER(l, c, d) \
+	"($" #l "::text IS NULL OR (username COLLATE \"C\") LIKE $" #l ") AND " \
+	"($" #c "::text IS NULL OR (username COLLATE \"C\") ~ $" #c ") AND " \
+	"($" #d "::text IS NULL OR username ~ $" #d ")"
+#define PROJECT_FILTER(l, c, d) \
+	"($" #l "::text IS NULL OR (project COLLATE \"C\") LIKE $" #l ") AND " \
+	"($" #c "::text IS NULL OR (project COLLATE \"C\") ~ $" #c ") AND " \
+	"($" #d "::text IS NULL OR project ~ $" #d ")"
+
+/* The session_info columns of session.history (which adds duration) */
+#define SESSION_INFO_COLUMNS \
+	"id, uuid, username, authenticated, project, address, scope, is_designer, " \
+	"client_id, user_agent, node, start_time, last_comm, uptime_ms, last_comm_ms, " \
+	"active_pages, page_ids, recent_bytes_sent, total_bytes_sent, attributes, " \
+	"end_time, end_reason"
+
+SessionPlan query_list_exact = {
+	"SELECT * FROM session.active_sessions WHERE (username COLLATE \"C\") = $1 AND "
+	PROJECT_FILTER(2, 3, 4) " ORDER BY start_time, id",
+	4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
+};
+
+SessionPlan query_list_prefix = {
+	"SELECT * FROM session.active_sessions "
+	"WHERE (username COLLATE \"C\") >= $1 AND (username COLLATE \"C\") < $2 AND "
+	USER_FILTER(3, 4, 5) " AND " PROJECT_FILTER(6, 7, 8) " ORDER BY start_time, id",
+	8, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
+};
+
+SessionPlan query_list_scan = {
+	"SELECT * FROM session.active_sessions WHERE "
+	USER_FILTER(1, 2, 3) " AND " PROJECT_FILTER(4, 5, 6) " ORDER BY start_time, id",
+	6, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
+};
+
+SessionPlan query_open_by_id = {
+	"SELECT * FROM session.active_sessions WHERE id = $1",
+	1, {INT8OID}, NULL
+};
+
+SessionPlan query_ended_by_id = {
+	"SELECT " SESSION_INFO_COLUMNS " FROM session.history WHERE id = $1 LIMIT 1",
+	1, {INT8OID}, NULL
+};
+
+SessionPlan query_open_user = {
+	"SELECT username FROM session_storage.sessions WHERE id = $1",
+	1, {INT8OID}, NULL
+};
+
+SessionPlan query_ended_user = {
+	"SELECT username FROM session_storage.ended_sessions WHERE id = $1 LIMIT 1",
+	1, {INT8OID}, NULL
+};
+
+/* ----------------------------------------------------------------- context */
+
+SessionPlan query_attach = {
+	"SELECT username, authenticated FROM session_storage.sessions WHERE id = $1 FOR KEY SHARE",
+	1, {INT8OID}, NULL
+};
+
+/* ------------------------------------------------------------------ report */
+
+/* $1 origin, $2 bucket, $3 first and $4 last bucket number, $5 project pattern, $6 fill */
+SessionPlan query_concurrency = {
+	"SELECT * FROM session_storage.concurrency($1, $2, $3, $4, $5, $6)",
+	6, {TIMESTAMPTZOID, INTERVALOID, INT8OID, INT8OID, TEXTOID, BOOLOID}, NULL
+};

@@ -1,0 +1,45 @@
+/*-------------------------------------------------------------------------
+ *
+ * queries.h
+ *	  Every SQL statement that the C code runs (queries.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SESSION_QUERIES_H
+#define SESSION_QUERIES_H
+
+#include "session.h"
+
+/* registry.c: writing sessions */
+extern SessionPlan query_open;
+extern SessionPlan query_user_sessions;
+extern SessionPlan query_set_user;
+extern SessionPlan query_heartbeat;
+extern SessionPlan query_heartbeat_many;
+extern SessionPlan query_end;
+extern SessionPlan query_end_clientless;
+extern SessionPlan query_end_node;
+extern SessionPlan query_open_exists;
+extern SessionPlan query_ended_scope;
+
+/* expiry.c: expiry, partitions and retention */
+extern SessionPlan query_expire;
+extern SessionPlan query_maintain_partitions;
+extern SessionPlan query_purge_history;
+
+/* listing.c: reading sessions */
+extern SessionPlan query_list_exact;
+extern SessionPlan query_list_prefix;
+extern SessionPlan query_list_scan;
+extern SessionPlan query_open_by_id;
+extern SessionPlan query_ended_by_id;
+extern SessionPlan query_open_user;
+extern SessionPlan query_ended_user;
+
+/* context.c: attaching a session */
+extern SessionPlan query_attach;
+
+/* report.c */
+extern SessionPlan query_concurrency;
+
+#endif							/* SESSION_QUERIES_H */
