@@ -684,7 +684,7 @@ BEGIN
 			END IF;
 			EXECUTE pg_catalog.format('LOCK TABLE session_storage.%I IN ACCESS EXCLUSIVE MODE NOWAIT', part.name);
 		EXCEPTION WHEN lock_not_available THEN
-			RAISE WARNING 'session history of % not purged: the history is in use', part.day
+			RAISE WARNING 'session history of % not purged: the history is in use', pg_catalog.to_char(part.day, 'YYYY-MM-DD')
 				USING DETAIL = 'Another transaction holds a lock on session_storage.ended_sessions (for example a long transaction that read session.history).',
 					  HINT = 'The next purge removes it.';
 			EXIT WHEN NOT parent_locked;
