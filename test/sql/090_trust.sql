@@ -10,7 +10,7 @@
 \pset pager off
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(41);
+SELECT plan(46);
 
 CREATE ROLE r_trust_app NOLOGIN IN ROLE session_app;
 CREATE ROLE r_trust_admin NOLOGIN IN ROLE session_admin;
@@ -143,6 +143,22 @@ UPDATE pg_extension SET extversion = (SELECT default_version FROM pg_available_e
 	WHERE extname = 'session';
 DROP SCHEMA trust_inval;
 SELECT lives_ok($$SELECT session.heartbeat(1)$$, 'the same version works again');
+
+-------------------------------------------------------------------------------
+-- Only the views in schema session; its own schema for the storage
+-------------------------------------------------------------------------------
+
+SELECT ok((SELECT count(*) FROM pg_inherits WHERE inhparent = 'session_storage.ended_sessions'::regclass) > 1,
+		  'there are daily partitions');
+DROP EXTENSION session;
+SELECT ok(to_regnamespace('session_storage') IS NULL, 'DROP EXTENSION drops session_storage, daily partitions included');
+CREATE TABLE session.app_data (x integer);
+SELECT throws_ok('CREATE EXTENSION session', '42P06', 'schema "session" already exists and is not empty',
+				 'CREATE EXTENSION refuses a schema session that holds objects');
+DROP TABLE session.app_data;
+SELECT lives_ok('CREATE EXTENSION session', 'an empty schema session is used');
+SELECT is((SELECT string_agg(DISTINCT relkind::text, ',') FROM pg_class WHERE relnamespace = 'session'::regnamespace),
+		  'c,v', 'schema session holds views and the row type only');
 
 SELECT * FROM finish();
 ROLLBACK;
