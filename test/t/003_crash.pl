@@ -239,7 +239,7 @@ SELECT count(*) FROM session_storage.sessions s JOIN session_storage.ended_sessi
 SELECT count(bt_index_check(c.oid, true)) > 0
 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = 'session' AND c.relkind = 'i'}),
+WHERE n.nspname = 'session_storage' AND c.relkind = 'i'}),
 		't',
 		"$label: the session indexes pass amcheck");
 	is( $node->safe_psql('postgres',
