@@ -41,17 +41,8 @@ BEGIN
 END
 $$;
 
--- The error a statement raises, with its parts.
-CREATE FUNCTION pg_temp.err(stmt text, OUT state text, OUT message text, OUT detail text, OUT hint text)
-LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE stmt;
-	state := 'no error';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
-		detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-END
-$$;
+-- pg_temp.err(stmt): the error a statement raises, with its parts
+\i test/sql/include/err.sql
 
 -- Accepted: lives, and the row that was written.
 CREATE FUNCTION pg_temp.accepted(stmt text, description text) RETURNS text

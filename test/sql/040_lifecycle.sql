@@ -32,16 +32,7 @@ CREATE FUNCTION pg_temp.reason(sid bigint) RETURNS text
 LANGUAGE sql AS $$ SELECT end_reason FROM session_storage.ended_sessions WHERE id = sid $$;
 CREATE FUNCTION pg_temp.open_count(u text) RETURNS bigint
 LANGUAGE sql AS $$ SELECT count(*) FROM session_storage.sessions WHERE username = u AND authenticated AND scope <> 'clientless' $$;
-CREATE FUNCTION pg_temp.err(stmt text, OUT state text, OUT message text, OUT detail text, OUT hint text)
-LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE stmt;
-	state := 'no error';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
-		detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-END
-$$;
+\i test/sql/include/err.sql
 
 -------------------------------------------------------------------------------
 -- Daily partitions of the history: created by expire_sessions(), and rows

@@ -322,17 +322,8 @@ CREATE POLICY docs_owner ON public.docs USING (owner = session.get_user_context(
 GRANT SELECT ON public.docs TO app_user;
 SELECT session.open_session('alice', 'ctx_project') AS s_alice2 \gset
 
--- runs q as role r and returns its single text result
-CREATE FUNCTION pg_temp.as_role(r name, q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	result text;
-BEGIN
-	EXECUTE format('SET LOCAL ROLE %I', r);
-	EXECUTE q INTO result;
-	RESET ROLE;
-	RETURN result;
-END
-$$;
+-- pg_temp.as_role(r, q): runs q as role r and returns its single text result
+\i test/sql/include/as_role.sql
 
 SELECT pg_temp.as_role('app_user', $$SELECT session.set_user_context('alice')$$) AS ignored \gset
 SELECT is(pg_temp.as_role('app_user', $$SELECT string_agg(body, ',' ORDER BY body) FROM public.docs$$),

@@ -16,17 +16,8 @@ CREATE ROLE r_reader NOLOGIN IN ROLE session_reader;
 CREATE ROLE r_app NOLOGIN IN ROLE session_app;
 CREATE ROLE r_admin NOLOGIN IN ROLE session_admin;
 
--- Runs q as role r and returns its single result as text (errors propagate).
-CREATE FUNCTION pg_temp.as_role(r name, q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	result text;
-BEGIN
-	EXECUTE format('SET LOCAL ROLE %I', r);
-	EXECUTE q INTO result;
-	RESET ROLE;
-	RETURN result;
-END
-$$;
+-- pg_temp.as_role(r, q): runs q as role r, returns its single result as text
+\i test/sql/include/as_role.sql
 
 -- Runs q as role r and undoes it; returns 'ok' or the SQLSTATE it raised.
 CREATE FUNCTION pg_temp.try_as(r name, q text) RETURNS text LANGUAGE plpgsql AS $$
