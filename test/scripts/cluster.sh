@@ -1,4 +1,6 @@
 # shellcheck shell=bash disable=SC2034 # SUBREAPER is used by the scripts that source this
+# Kept only for test/bench/run.sh until the bench is reworked; everything else uses
+# test/scripts/lib.sh and pg_virtualenv.
 # Shared helpers for test.sh and demo.sh (and other test scripts): the PostgreSQL 15
 # tool paths, a throwaway cluster, and running as the postgres OS user in a copy of
 # the work tree when invoked as root (initdb refuses to run as root).

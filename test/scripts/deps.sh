@@ -1,26 +1,66 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that building, testing and the demo need.
+# deps.sh [PROFILE...]: installs the Debian packages a task needs (default: test).
+#   demo     build and run the extension: server, headers, make, gcc (make demo)
+#   test     demo plus everything make test and make bench use: pgTAP, pg_prove,
+#            IPC::Run, PgBouncer, sqlsmith, Python with psycopg, Java with JDBC,
+#            Prometheus and its PostgreSQL exporter, pg_auto_failover (make test, make deps)
+#   package  building the Debian package: debhelper, lintian, dpkg-dev, fakeroot
 # Quiet when everything is present. As root, installs what is missing; otherwise
 # prints the apt-get command to run and exits 1.
 set -euo pipefail
 
-packages=(
+demo=(
 	postgresql-15
 	postgresql-client-15
 	postgresql-server-dev-15
+	make
+	gcc
+)
+test=(
+	"${demo[@]}"
 	postgresql-15-pgtap
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
 	pgbouncer
 	sqlsmith
-	make
-	gcc
+	python3
+	python3-psycopg
+	python3-psycopg-pool
+	python3-pytest
+	default-jdk-headless
+	libpostgresql-jdbc-java
+	prometheus-postgres-exporter
+	prometheus
+	curl
+	postgresql-15-auto-failover
+	pg-auto-failover-cli
 )
+package=(
+	"${demo[@]}"
+	debhelper
+	lintian
+	postgresql-server-dev-all
+	dpkg-dev
+	fakeroot
+)
+
+packages=()
+for profile in "${@:-test}"; do
+	case $profile in
+		demo) packages+=("${demo[@]}") ;;
+		test) packages+=("${test[@]}") ;;
+		package) packages+=("${package[@]}") ;;
+		*)
+			echo "deps: unknown profile $profile (demo, test, package)" >&2
+			exit 2
+			;;
+	esac
+done
 
 missing=()
 for pkg in "${packages[@]}"; do
 	status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
-	if [ "$status" != installed ]; then
+	if [ "$status" != installed ] && [[ " ${missing[*]} " != *" $pkg "* ]]; then
 		missing+=("$pkg")
 	fi
 done

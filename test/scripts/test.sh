@@ -1,320 +1,93 @@
 #!/usr/bin/env bash
-# make test: installs the Debian dependencies, builds and installs the extension, then
-# on a throwaway cluster runs the pg_regress tests (pgTAP inside), the isolation specs,
-# the TAP tests in test/t and every executable test/checks/*.sh, and ends with the line
+# make test: installs the Debian packages the tests need (deps.sh test), builds with
+# -Werror (make DEVELOPMENT=1), installs, then runs test/scripts/suites.sh (every
+# test of the tree) in one throwaway cluster made by Debian's pg_virtualenv, checks
+# that the cluster shuts down cleanly, and ends with the line
 #   tests: N passed, M failed
-# Every step continues after a failure; the exit status is 1 when anything failed.
+# Every step continues after a failure; the exit status is 1 when anything failed or
+# when no test ran.
 #
-# As root (CI), the cluster steps run as the postgres OS user in a copy of the work
-# tree, since initdb refuses to run as root; their outputs (results/, output_iso/,
-# regression.diffs, tmp_check/) are copied back to the work tree afterwards.
+# As root (CI), the cluster and the tests run as the postgres OS user in a copy of
+# the tree (initdb and the TAP tests refuse root; pg_regress and prove write into the
+# tree); results/, output_iso/, regression.diffs and tmp_check/ are copied back.
 #
-# Environment: PG_CONFIG, SESSION_TEST_PORT (first cluster port, default 5600),
-# SESSION_TEST_KEEP=1 (keep temporary directories), PROVE_FLAGS,
-# SESSION_TEST_CONF (extra postgresql.conf lines), SESSION_REGRESS_TIMEOUT /
-# SESSION_TAP_TIMEOUT / SESSION_CHECK_TIMEOUT (seconds per run or file, default
-# 1800 / 900 / 600).
+# Environment: see test/scripts/lib.sh and test/scripts/suites.sh.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT" || exit 1
-# shellcheck source=test/scripts/cluster.sh
-source "$ROOT/test/scripts/cluster.sh"
+# shellcheck source=test/scripts/lib.sh
+source test/scripts/lib.sh
 
-PASSED=0
-FAILED=0
-FAILED_NAMES=()
-INNER_RESULTS=
-WORK_COPY=
-SCRATCH=$(mktemp -d /tmp/session-test-out.XXXXXX)
-
-pass() {
-	PASSED=$((PASSED + 1))
-	printf 'ok      %s\n' "$1"
-}
-
-fail() {
-	FAILED=$((FAILED + 1))
-	FAILED_NAMES+=("$1")
-	printf 'FAILED  %s\n' "$1"
-}
-
-# check NAME COMMAND...: runs the command and counts it as one test.
-check() {
-	local name=$1
-	shift
-	if "$@"; then
-		pass "$name"
-	else
-		fail "$name"
-	fi
-}
-
-# shellcheck disable=SC2317 # invoked by the EXIT trap
-cleanup() {
-	cluster_stop >/dev/null 2>&1
-	if [ -n "$INNER_RESULTS" ] || [ "$(id -u)" -ne 0 ]; then
-		stop_servers_under "$ROOT/tmp_check"
-	fi
-	if [ -n "$WORK_COPY" ]; then
-		# the run as postgres may have been killed before it could stop its servers
-		stop_servers_under "$WORK_COPY"
-		if [ "${SESSION_TEST_KEEP:-0}" = 1 ]; then
-			echo "kept $WORK_COPY"
-		else
-			rm -rf "$WORK_COPY"
-		fi
-	fi
-	rm -rf "$SCRATCH"
-}
-trap cleanup EXIT
-trap 'on_signal 130' INT
-trap 'on_signal 143' TERM
-
-# The value of a variable of the project's Makefile (REGRESS, ISOLATION).
-makefile_var() {
-	# shellcheck disable=SC2016 # make expands it
-	printf 'print-var-%%:\n\t@echo $($*)\n' |
-		make --no-print-directory -s -f Makefile -f - PG_CONFIG="$PG_CONFIG" \
-			"print-var-$1" 2>/dev/null
-}
-
-# Counts the "test NAME ... ok|FAILED" lines of a pg_regress run (output in $2).
-# Tests the Makefile lists ($3) that have no line count as failed.
-count_pg_regress() {
-	local label=$1 out=$2 expected=$3 rc=$4
-	local line name result seen=" " n=0
-	while IFS= read -r line; do
-		if [[ $line =~ ^(test[[:space:]]+|[[:space:]]+)?([^[:space:]]+)[[:space:]]+\.\.\.[[:space:]]+(ok|FAILED|failed) ]]; then
-			name=${BASH_REMATCH[2]}
-			result=${BASH_REMATCH[3]}
-			seen+="$name "
-			n=$((n + 1))
-			if [ "$result" = FAILED ]; then
-				fail "$label/$name"
-			else
-				pass "$label/$name"
-			fi
-		fi
-	done <"$out"
-	for name in $expected; do
-		if [[ $seen != *" $name "* ]]; then
-			fail "$label/$name (did not run)"
-			n=$((n + 1))
-		fi
-	done
-	if [ "$rc" -ne 0 ] && [ "$n" -eq 0 ]; then
-		fail "$label (make installcheck exited $rc)"
-	fi
-}
-
-phase_regress() {
-	local tests rc
-	tests=$(makefile_var REGRESS)
-	say "pg_regress: make installcheck (REGRESS: ${tests:-none})"
-	if [ -z "$tests" ]; then
-		echo "no REGRESS tests in the Makefile"
-		return
-	fi
-	run_child --log "$SCRATCH/regress.out" \
-		timeout --kill-after=30 "${SESSION_REGRESS_TIMEOUT:-1800}" \
-		make PG_CONFIG="$PG_CONFIG" -s installcheck ISOLATION= TAP_TESTS=
-	rc=$?
-	count_pg_regress regress "$SCRATCH/regress.out" "$tests" "$rc"
-}
-
-phase_isolation() {
-	local tests rc
-	tests=$(makefile_var ISOLATION)
-	say "isolation: make installcheck (ISOLATION: ${tests:-none})"
-	if [ -z "$tests" ]; then
-		if compgen -G 'test/specs/*.spec' >/dev/null; then
-			fail "isolation (test/specs has specs but the Makefile sets no ISOLATION)"
-		else
-			echo "no isolation specs"
-		fi
-		return
-	fi
-	run_child --log "$SCRATCH/isolation.out" \
-		timeout --kill-after=30 "${SESSION_REGRESS_TIMEOUT:-1800}" \
-		make PG_CONFIG="$PG_CONFIG" -s installcheck REGRESS= TAP_TESTS=
-	rc=$?
-	count_pg_regress isolation "$SCRATCH/isolation.out" "$tests" "$rc"
-}
-
-phase_tap() {
-	local t name perl_dir="$PG_PGXS_DIR/test/perl"
-	say "TAP: prove test/t/*.pl"
-	if ! compgen -G 'test/t/*.pl' >/dev/null; then
-		echo "no TAP tests"
-		return
-	fi
-	rm -rf tmp_check
-	mkdir -p tmp_check
-	for t in test/t/*.pl; do
-		name=$(basename "$t" .pl)
-		# shellcheck disable=SC2086 # PROVE_FLAGS is a list of flags
-		if run_child env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE \
-			TESTDIR="$ROOT" PG_REGRESS="$PG_PGXS_DIR/test/regress/pg_regress" \
-			timeout --kill-after=30 "${SESSION_TAP_TIMEOUT:-900}" \
-			prove ${PROVE_FLAGS:-} -I "$perl_dir" -I test/t "$t"; then
-			pass "tap/$name"
-		else
-			fail "tap/$name"
-			if [ -f "tmp_check/log/regress_log_$name" ]; then
-				echo "---- last 40 lines of tmp_check/log/regress_log_$name ----"
-				tail -n 40 "tmp_check/log/regress_log_$name"
-				echo "----"
-			fi
-		fi
-	done
-}
-
-phase_checks() {
-	local c name
-	say "checks: test/checks/*.sh"
-	if ! compgen -G 'test/checks/*.sh' >/dev/null; then
-		echo "no checks"
-		return
-	fi
-	for c in test/checks/*.sh; do
-		name=$(basename "$c" .sh)
-		if [ ! -x "$c" ]; then
-			echo "skipped $c (not executable)"
-			continue
-		fi
-		echo "-- $c"
-		if run_child timeout --kill-after=30 "${SESSION_CHECK_TIMEOUT:-600}" "$c" </dev/null; then
-			pass "check/$name"
-		else
-			fail "check/$name"
-		fi
-	done
-}
-
-# Prints the diffs of failed pg_regress / isolation tests.
-show_diffs() {
-	local d
-	while IFS= read -r d; do
-		echo "---- $d ----"
-		head -n 1000 "$d"
-		echo "---- end of $d ----"
-	done < <(find . -path ./.git -prune -o -name regression.diffs -size +0 -print 2>/dev/null)
-}
-
-# The steps that need a running cluster; in the copy (as postgres) or in place.
-cluster_phases() {
-	local d
-	for d in . test; do
-		rm -rf "$d/results" "$d/output_iso" "$d/regression.diffs" "$d/regression.out"
-	done
-	say "start a throwaway cluster"
-	# shellcheck disable=SC2119 # no extra settings
-	if cluster_start; then
-		pass "cluster start"
-	else
-		fail "cluster start"
-		return
-	fi
-	phase_regress
-	phase_isolation
-	phase_tap
-	phase_checks
-	if [ "$FAILED" -gt 0 ]; then
-		say "failure details"
-		show_diffs
-		cluster_log_tail 80
-	fi
-	say "stop the cluster"
-	check "cluster stop" cluster_stop
-}
-
-# Copies the test outputs of the copy back into the work tree.
-copy_back_outputs() {
-	local d item
-	for d in . test; do
-		for item in results output_iso regression.diffs regression.out tmp_check log; do
-			rm -rf "${ROOT:?}/$d/$item"
-			[ -e "$WORK_COPY/$d/$item" ] || continue
-			cp -a "$WORK_COPY/$d/$item" "$ROOT/$d/$item"
-		done
-	done
-}
-
-finish() {
-	local name
-	echo
-	if [ "$FAILED" -gt 0 ]; then
-		echo "failed:"
-		for name in "${FAILED_NAMES[@]}"; do
-			echo "  $name"
-		done
-	fi
-	echo "tests: $PASSED passed, $FAILED failed"
-	[ "$FAILED" -eq 0 ]
-	exit
-}
-
-# --inner RESULTS: only the cluster steps, results written to RESULTS for the caller.
-if [ "${1:-}" = --inner ]; then
-	INNER_RESULTS=$2
-	cluster_phases
-	{
-		echo "passed $PASSED"
-		echo "failed $FAILED"
-		for name in "${FAILED_NAMES[@]}"; do
-			echo "name $name"
-		done
-	} >"$INNER_RESULTS"
+# Inside the throwaway cluster (as its owner): the suites, then a fast shutdown, which
+# must end with the worker gone (pg_virtualenv itself would stop it in immediate mode).
+if [ "${1:-}" = --in-cluster ]; then
+	bash test/scripts/suites.sh
+	say "shutdown: pg_ctlcluster stop -m fast"
+	verdict=FAILED
+	timeout 90 pg_ctlcluster "$PG_MAJOR" regress stop -m fast && verdict=ok
+	printf '%-7s %s\n' "$verdict" shutdown
+	echo "$verdict shutdown" >>"$SESSION_TEST_RESULTS"
 	exit 0
 fi
 
-say "dependencies: test/scripts/deps.sh"
-check deps bash test/scripts/deps.sh
-say "build: make"
-check build pgxs_make -s
-say "install: make install"
-if [ "$(id -u)" -ne 0 ] && [ ! -w "$("$PG_CONFIG" --pkglibdir)" ] && sudo -n true 2>/dev/null; then
-	check install sudo make -s install PG_CONFIG="$PG_CONFIG"
-else
-	check install pgxs_make -s install
-fi
+# the results of every step, one line each ("ok NAME" / "FAILED NAME"), in a
+# directory that the user of the cluster may write to
+RESULTS_DIR=$(mktemp -d /tmp/session-results.XXXXXX)
+RESULTS=$RESULTS_DIR/results
+: >"$RESULTS"
+[ "$(id -u)" -ne 0 ] || chown -R postgres: "$RESULTS_DIR"
+WORK=
+cleanup() {
+	rm -rf "$RESULTS_DIR"
+	[ -z "$WORK" ] || drop_tree_for_postgres "$ROOT" "$WORK"
+}
+trap cleanup EXIT
 
-# Adds the counts an --inner run wrote to $1.
-merge_results() {
-	local key value
-	if [ ! -f "$1" ]; then
-		fail "cluster steps (no results from the inner run)"
-		return
-	fi
-	while read -r key value; do
-		case $key in
-			passed) PASSED=$((PASSED + value)) ;;
-			failed) FAILED=$((FAILED + value)) ;;
-			name) FAILED_NAMES+=("$value") ;;
-		esac
-	done <"$1"
+# step NAME COMMAND...: runs a step outside the cluster and records its result.
+step() {
+	local name=$1
+	shift
+	local verdict=FAILED
+	"$@" && verdict=ok
+	printf '%-7s %s\n' "$verdict" "$name"
+	echo "$verdict $name" >>"$RESULTS"
 }
 
-# The cluster steps run in a child process that is a child subreaper (see
-# cluster.sh), so that a postmaster killed with -9 by a test does not linger as a
-# zombie.
-if [ "$(id -u)" -eq 0 ]; then
-	say "copying the work tree for the postgres OS user"
-	if WORK_COPY=$(copy_tree_for_postgres "$ROOT"); then
-		echo "running the cluster steps as postgres in $WORK_COPY"
-		cd "$WORK_COPY" || exit 1
-		SESSION_CLUSTER_PARENT=$WORK_COPY SESSION_PASS_ENV=SESSION_CLUSTER_PARENT \
-			run_child run_as_postgres "${SUBREAPER[@]}" bash "$WORK_COPY/test/scripts/test.sh" \
-			--inner "$WORK_COPY/.test-results"
-		cd "$ROOT" || exit 1
-		merge_results "$WORK_COPY/.test-results"
-		copy_back_outputs
-	else
-		fail "copy of the work tree for postgres"
+say "dependencies: test/scripts/deps.sh test"
+step deps bash test/scripts/deps.sh test
+say "build: make DEVELOPMENT=1 (-Werror), every object rebuilt"
+step build pgxs_make -s -B DEVELOPMENT=1
+say "install: make install"
+if [ "$(id -u)" -ne 0 ] && [ ! -w "$("$PG_CONFIG" --pkglibdir)" ] && sudo -n true 2>/dev/null; then
+	step install sudo make -s install PG_CONFIG="$PG_CONFIG"
+else
+	step install pgxs_make -s install
+fi
+
+say "throwaway cluster: pg_virtualenv"
+clean_pg_env
+if WORK=$(tree_for_postgres "$ROOT"); then
+	[ "$WORK" = "$ROOT" ] || echo "the tests run as postgres in $WORK"
+	(cd "$WORK" && SESSION_TEST_RESULTS=$RESULTS as_postgres test/scripts/subreaper \
+		"${VIRTUALENV[@]}" bash test/scripts/test.sh --in-cluster)
+	grep -q '^[a-zA-Z]* server$' "$RESULTS" || echo "FAILED cluster (pg_virtualenv could not start one)" >>"$RESULTS"
+	if [ "$WORK" != "$ROOT" ]; then
+		for item in results output_iso regression.diffs regression.out tmp_check; do
+			rm -rf "${ROOT:?}/$item"
+			[ -e "$WORK/$item" ] && cp -a "$WORK/$item" "$ROOT/$item"
+		done
 	fi
 else
-	run_child "${SUBREAPER[@]}" bash "$ROOT/test/scripts/test.sh" --inner "$SCRATCH/results"
-	merge_results "$SCRATCH/results"
+	echo "FAILED copy of the tree for postgres" >>"$RESULTS"
 fi
-finish
+
+passed=$(grep -c '^ok ' "$RESULTS")
+failed=$(grep -c '^FAILED ' "$RESULTS")
+echo
+if [ "$failed" -gt 0 ]; then
+	echo "failed:"
+	sed -n 's/^FAILED /  /p' "$RESULTS"
+fi
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

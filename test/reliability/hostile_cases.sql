@@ -1,5 +1,5 @@
 -- Hostile input for every function of the session extension (read by
--- test/checks/hostile.sh).  One row per call: the function, what is odd about
+-- test/reliability/hostile.sh).  One row per call: the function, what is odd about
 -- the input, the expected outcome and the statement.
 --
 -- expect: a SQLSTATE, "ok" (any success), "=VALUE" (success, and the first

@@ -3,25 +3,25 @@
 # per-user limit with eviction), heartbeat, batched heartbeat, listings,
 # lookups by id, close, terminate, log in/out, attach, clientless sessions,
 # node shutdown and expire_sessions, with session.idle_timeout = 1s so expiry
-# ends sessions all the time (test/stress/soak/*.sql).  Passes when no
+# ends sessions all the time (test/reliability/soak/*.sql).  Passes when no
 # transaction failed and no client aborted, no backend crashed, the
 # invariants hold, and every session opened during the run is either still
 # open or ended exactly once (open now = open before + opens - ends).
 # SOAK_SECONDS (default 20) and SOAK_CLIENTS (default 8) change the run.
 set -uo pipefail
-# shellcheck source=test/stress/lib.sh
-source "$(dirname "$0")/../stress/lib.sh"
+# shellcheck source=test/reliability/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 START=$(now_s)
 SECONDS_RUN=${SOAK_SECONDS:-20}
 CLIENTS=${SOAK_CLIENTS:-8}
 NAME=${SOAK_NAME:-soak}
-command -v pgbench >/dev/null || { echo "$NAME: skipped (no pgbench)"; exit 0; }
+command -v pgbench >/dev/null || { echo "$NAME: FAILED: pgbench is missing"; exit 1; }
 check_begin "$NAME"
 WORK=$(mktemp -d /tmp/session-soak.XXXXXX)
 trap '[ "${SESSION_TEST_KEEP:-0}" = 1 ] || rm -rf "$WORK"; check_end' EXIT
 
-S=$STRESS_DIR/soak
+S=$HERE/soak
 # today's partitions first, and 200 sessions to start from
 q >/dev/null <<'SQL' || die "setup failed"
 SELECT session.expire_sessions();

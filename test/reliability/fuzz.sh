@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Fuzz: 3000 random calls of every SQL function (fixed seed, arguments drawn
 # from interesting values, with transaction blocks, savepoints and setting
-# changes; test/stress/fuzz.py), then checks that every error carried a
+# changes; test/reliability/fuzz.py), then checks that every error carried a
 # SQLSTATE the contract allows, that no backend crashed, and that the tables'
 # invariants hold.  FUZZ_CALLS and FUZZ_SEED override the defaults;
 # FUZZ_PARALLEL=P runs P generators at once (seeds SEED..SEED+P-1, FUZZ_CALLS
 # each, autocommit only, today's partitions created first).  FUZZ_NAME names
 # the run (and its database).
 set -uo pipefail
-# shellcheck source=test/stress/lib.sh
-source "$(dirname "$0")/../stress/lib.sh"
+# shellcheck source=test/reliability/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 START=$(now_s)
 NAME=${FUZZ_NAME:-fuzz}
-command -v python3 >/dev/null || { echo "$NAME: skipped (no python3)"; exit 0; }
+[ -x /usr/bin/python3 ] || { echo "$NAME: FAILED: /usr/bin/python3 is missing (deps.sh test)"; exit 1; }
 PARALLEL=${FUZZ_PARALLEL:-1}
 check_begin "$NAME"
 trap check_end EXIT
@@ -22,7 +22,7 @@ if [ "$PARALLEL" -gt 1 ]; then
 fi
 
 FAILED=0
-python3 "$STRESS_DIR/fuzz.py" --dbname "$CHECK_DB" --calls "${FUZZ_CALLS:-3000}" \
+/usr/bin/python3 "$HERE/fuzz.py" --dbname "$CHECK_DB" --calls "${FUZZ_CALLS:-3000}" \
 	--seed "${FUZZ_SEED:-20240601}" --parallel "$PARALLEL" | sed "s/^fuzz:/$NAME:/"
 [ "${PIPESTATUS[0]}" -eq 0 ] || FAILED=$((FAILED + 1))
 

@@ -6,17 +6,18 @@
 # (functions with their definitions, privileges and comments; tables, views, sequences,
 # columns, defaults, constraints, indexes, types; the extension's dump configuration).
 #
-# Needs a running server and a superuser: PGHOST, PGPORT, PGUSER from the environment.
-# The versions must be installed (make install): the upgrade scripts, and the install
-# script of every A (keep the released sql/session--A.sql and list it in DATA).
+# Needs a running server and a superuser: PGHOST, PGPORT, PGUSER from the environment
+# (make test runs it in its throwaway cluster). The versions must be installed (make
+# install): the upgrade scripts, and the install script of every A (keep the released
+# sql/session--A.sql and list it in DATA).
 #
-#   test/scripts/upgrade-check.sh                  check every upgrade script
-#   test/scripts/upgrade-check.sh --compare DB1 DB2  diff the extension in two databases
+#   test/upgrade/upgrade.sh                    check every upgrade script
+#   test/upgrade/upgrade.sh --compare DB1 DB2  diff the extension in two databases
 #
 # Prints "upgrade: ..." lines; exits 1 when an upgrade differs from a fresh install.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOT=${SESSION_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 [ -x "$PG_CONFIG" ] || PG_CONFIG=pg_config
 PSQL="$("$PG_CONFIG" --bindir)/psql"

@@ -1,15 +1,17 @@
 # shellcheck shell=bash
-# Helpers shared by test/checks/*.sh and test/stress/run.sh.
+# Helpers shared by the reliability checks (test/reliability/*.sh), which
+# make test runs in their short forms and make stress (test/scripts/stress.sh)
+# in their long forms.
 #
 # The checks run against the cluster named by PGHOST / PGPORT / PGUSER (a
 # superuser); each works in a database of its own, created here and dropped
 # at the end (SESSION_TEST_KEEP=1 keeps it).  The server log, used to spot
-# backend crashes, is $SESSION_TEST_LOG (exported by test/scripts/cluster.sh)
+# backend crashes, is $SESSION_TEST_LOG (exported by test/scripts/suites.sh)
 # or $SESSION_SERVER_LOG; without either, crashes are still caught because a
 # crash restarts every server process, the checkpointer included.
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
-STRESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PG_BINDIR=${PG_BINDIR:-$( (${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config} --bindir) 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
 case ":$PATH:" in
 	"$PG_BINDIR":*) ;;

@@ -3,7 +3,7 @@
 # strings, texts at and just over each limit, odd Unicode, huge and negative
 # ids and byte counts, huge arrays, malformed JSON, SQL injection strings,
 # invalid and catastrophic regular expressions (cancelled by
-# statement_timeout), and each role's privileges.  The cases are in test/stress/hostile_cases.sql.
+# statement_timeout), and each role's privileges.  The cases are in test/reliability/hostile_cases.sql.
 #
 # Each call runs as its own statement; it passes when it ends with the
 # expected SQLSTATE (or succeeds with the expected value) and, when it fails,
@@ -11,8 +11,8 @@
 # context are the same before and after.  Afterwards: no backend crash, the
 # invariants of the tables hold.  Ends with "hostile: N passed, M failed".
 set -uo pipefail
-# shellcheck source=test/stress/lib.sh
-source "$(dirname "$0")/../stress/lib.sh"
+# shellcheck source=test/reliability/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 START=$(now_s)
 check_begin hostile
@@ -25,7 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-q -f "$STRESS_DIR/hostile_cases.sql" >/dev/null || die "loading the cases failed"
+q -f "$HERE/hostile_cases.sql" >/dev/null || die "loading the cases failed"
 q >/dev/null <<'SQL' || die "setup failed"
 CREATE FUNCTION hostile_fp() RETURNS text LANGUAGE sql VOLATILE AS $$
 	SELECT concat_ws('/',

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# make stress: the long forms of the reliability checks of test/checks, on a
-# throwaway cluster of their own (test/scripts/cluster.sh), and a summary with
-# the figures the README's Reliability section quotes:
+# make stress: the long forms of the reliability checks of test/reliability, in a
+# throwaway cluster of their own (pg_virtualenv, test/scripts/lib.sh), and a summary
+# with the figures the README's Reliability section quotes:
 #
 #   hostile   every function with hostile input (same cases as the check)
 #   fuzz      100000 random calls in one connection, with transaction blocks
@@ -15,19 +15,17 @@
 # STRESS_SOAK_SECONDS, STRESS_FUZZ_CALLS, STRESS_SQLSMITH_QUERIES,
 # STRESS_MEMORY_CALLS, STRESS_MEMORY_LIST_ROWS change the sizes;
 # SESSION_TEST_PORT, SESSION_TEST_KEEP as for make test.  As root, the steps
-# run as the postgres OS user in a copy of the work tree (initdb refuses
-# root).  The extension is built, and installed only when the installed copy
-# differs from the build; STRESS_NO_INSTALL=1 uses the installed one as is.
+# run as the postgres OS user (as_postgres).  The extension is built, and
+# installed only when the installed copy differs from the build;
+# STRESS_NO_INSTALL=1 uses the installed one as is.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT" || exit 1
-# shellcheck source=test/scripts/cluster.sh
-source "$ROOT/test/scripts/cluster.sh"
+# shellcheck source=test/scripts/lib.sh
+source "$ROOT/test/scripts/lib.sh"
 
 STEPS=${STRESS_ONLY:-hostile fuzz fuzz_par sqlsmith soak memory}
-SESSION_PASS_ENV="STRESS_ONLY STRESS_SOAK_SECONDS STRESS_FUZZ_CALLS STRESS_SQLSMITH_QUERIES STRESS_MEMORY_CALLS STRESS_MEMORY_LIST_ROWS"
-export SESSION_PASS_ENV
 
 # Builds, and installs when the installed library or script differ (a
 # reinstall overwrites session.so under running servers).
@@ -51,27 +49,21 @@ build_and_install() {
 	fi
 }
 
-if [ "${1:-}" != --inner ]; then
+if [ "${1:-}" != --in-cluster ]; then
 	if [ "${STRESS_NO_INSTALL:-0}" != 1 ]; then
 		build_and_install || exit 1
 	fi
-	if [ "$(id -u)" -eq 0 ]; then
-		WORK_COPY=$(copy_tree_for_postgres "$ROOT") || exit 1
-		run_as_postgres bash "$WORK_COPY/test/stress/run.sh" --inner
-		rc=$?
-		if [ "${SESSION_TEST_KEEP:-0}" = 1 ]; then
-			echo "stress: kept $WORK_COPY"
-		else
-			rm -rf "$WORK_COPY"
-		fi
-		exit $rc
-	fi
+	clean_pg_env
+	WORK=$(tree_for_postgres "$ROOT") || exit 1
+	(cd "$WORK" && as_postgres "${VIRTUALENV[@]}" bash test/scripts/stress.sh --in-cluster)
+	rc=$?
+	drop_tree_for_postgres "$ROOT" "$WORK"
+	exit $rc
 fi
 
 OUT=$(mktemp -d /tmp/session-stress.XXXXXX)
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
-	cluster_stop >/dev/null 2>&1
 	if [ "${SESSION_TEST_KEEP:-0}" = 1 ]; then
 		echo "stress: outputs kept in $OUT"
 	else
@@ -79,12 +71,8 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-say "start a throwaway cluster"
-# shellcheck disable=SC2119 # no extra settings
-cluster_start || exit 1
+SESSION_TEST_LOG=$(pg_lsclusters -h "$PG_MAJOR" regress 2>/dev/null | awk '{ print $7 }')
+export SESSION_TEST_LOG SESSION_ROOT=$ROOT
 
 PASSED=0
 FAILED=0
@@ -107,7 +95,7 @@ step() {
 	SECS[$name]=$(($(date +%s) - start))
 }
 
-C=$ROOT/test/checks
+C=$ROOT/test/reliability
 step hostile "$C/hostile.sh"
 step fuzz FUZZ_NAME=fuzz FUZZ_CALLS="${STRESS_FUZZ_CALLS:-100000}" FUZZ_SEED=1 "$C/fuzz.sh"
 step fuzz_par FUZZ_NAME=fuzz_par FUZZ_PARALLEL=4 FUZZ_CALLS=$((${STRESS_FUZZ_CALLS:-100000} / 4)) \

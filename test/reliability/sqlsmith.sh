@@ -7,8 +7,8 @@
 # the check fails on a backend crash (or a lost server).
 # SQLSMITH_QUERIES (default 2000) and SQLSMITH_SEED (default 42) change it.
 set -uo pipefail
-# shellcheck source=test/stress/lib.sh
-source "$(dirname "$0")/../stress/lib.sh"
+# shellcheck source=test/reliability/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 START=$(now_s)
 QUERIES=${SQLSMITH_QUERIES:-2000}
@@ -16,8 +16,8 @@ SEED=${SQLSMITH_SEED:-42}
 NAME=${SQLSMITH_NAME:-sqlsmith}
 SMITH=session_smith
 if ! command -v sqlsmith >/dev/null; then
-	echo "$NAME: skipped: the sqlsmith binary is missing (Debian package sqlsmith)"
-	exit 0
+	echo "$NAME: FAILED: the sqlsmith binary is missing (Debian package sqlsmith; test/scripts/deps.sh test)"
+	exit 1
 fi
 check_begin "$NAME"
 WORK=$(mktemp -d /tmp/session-sqlsmith.XXXXXX)
@@ -76,6 +76,10 @@ if [ "$RC" -ne 0 ]; then
 		echo "$NAME: FAILED: the server does not answer"
 		FAILED=1
 	fi
+fi
+if [ "$RAN" -eq 0 ]; then
+	echo "$NAME: FAILED: sqlsmith ran no query"
+	FAILED=1
 fi
 echo "$NAME: most frequent errors of the generated queries (expected):"
 awk '/^queries: / { n = 0 } /^[0-9]+[[:space:]]+ERROR/ { e[n++] = $0 } END { for (i = 0; i < n; i++) print e[i] }' "$WORK/log" |

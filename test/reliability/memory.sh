@@ -12,8 +12,8 @@
 # The listing runs in a fresh backend.  Also prints each backend's anonymous
 # resident memory (RssAnon, from /proc) at its start, its peak and its end.
 set -uo pipefail
-# shellcheck source=test/stress/lib.sh
-source "$(dirname "$0")/../stress/lib.sh"
+# shellcheck source=test/reliability/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 START=$(now_s)
 CALLS=${MEMORY_CALLS:-10000}

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Runs every test of the tree against the running server named by PGHOST, PGPORT,
+# PGUSER (a superuser; PGPASSWORD if needed), which must preload the library with
+# session.database = 'contrib_regression':
+#
+#   1. the server check: the library is preloaded and its worker runs
+#   2. make installcheck: the pg_regress files (test/sql), then the isolation specs
+#      (test/specs), one result per file
+#   3. make prove_installcheck: the TAP tests (test/t), one result per file
+#   4. every executable test/{reliability,upgrade,clients,ops,doc}/*.sh, in that order,
+#      one result each; run with SESSION_ROOT (the tree's root), SESSION_TEST_LOG (the
+#      server log, when known) and no standard input
+#
+# make test runs it inside its throwaway cluster (test/scripts/test.sh); run it by
+# hand against a server of your own as the OS user that owns the tree (not root:
+# the TAP tests refuse it). Prints "ok NAME" / "FAILED NAME" per test and the line
+# "tests: N passed, M failed"; with SESSION_TEST_RESULTS=FILE, appends those result
+# lines to FILE instead of the summary (test.sh counts them). Exits 1 when anything
+# failed.
+#
+# Environment: SESSION_SCRIPT_TIMEOUT (seconds per script, default 900),
+# SESSION_REGRESS_TIMEOUT (per make installcheck, default 1800),
+# SESSION_TAP_TIMEOUT (make prove_installcheck, default 2700), PROVE_FLAGS.
+set -uo pipefail
+
+SESSION_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export SESSION_ROOT
+cd "$SESSION_ROOT" || exit 1
+# shellcheck source=test/scripts/lib.sh
+source test/scripts/lib.sh
+
+PASSED=0
+FAILED=0
+OUT=$(mktemp -d /tmp/session-suites.XXXXXX)
+trap 'rm -rf "$OUT"' EXIT
+
+result() {
+	local verdict=$1 name=$2
+	if [ "$verdict" = ok ]; then
+		PASSED=$((PASSED + 1))
+	else
+		FAILED=$((FAILED + 1))
+	fi
+	printf '%-7s %s\n' "$verdict" "$name"
+	if [ -n "${SESSION_TEST_RESULTS:-}" ]; then
+		printf '%s %s\n' "$verdict" "$name" >>"$SESSION_TEST_RESULTS"
+	fi
+}
+
+# The server log, for the reliability checks to spot backend crashes: the log of the
+# pg_virtualenv cluster (pg_lsclusters sees it through PG_CLUSTER_CONF_ROOT).
+if [ -z "${SESSION_TEST_LOG:-}" ] && [ -n "${PG_CLUSTER_CONF_ROOT:-}" ]; then
+	SESSION_TEST_LOG=$(pg_lsclusters -h "$PG_MAJOR" regress 2>/dev/null | awk '{ print $7 }')
+	[ -r "${SESSION_TEST_LOG:-}" ] && export SESSION_TEST_LOG
+fi
+
+say "server: library preloaded, worker running (PGHOST=${PGHOST:-} PGPORT=${PGPORT:-})"
+worker=$(psql -X -A -t -d postgres -c "SELECT current_setting('shared_preload_libraries')
+	~ '(^|[ ,])session($|[ ,])' AND current_setting('session.database') = 'contrib_regression'" 2>&1)
+if [ "$worker" = t ]; then
+	result ok server
+else
+	echo "the server does not preload session with session.database = 'contrib_regression': $worker"
+	result FAILED server
+fi
+
+# pg_regress_results LABEL OUTPUT NAMES...: one result per test NAME, from the
+# "test NAME ... ok|FAILED" lines of pg_regress 15 (or "ok N - NAME" of 16 and later);
+# a NAME without a line failed.
+pg_regress_results() {
+	local label=$1 out=$2 name line verdict
+	shift 2
+	for name in "$@"; do
+		verdict=FAILED
+		while IFS= read -r line; do
+			if [[ $line =~ ^(test[[:space:]]+|[[:space:]]+)?${name}[[:space:]]+\.\.\.[[:space:]]+(ok|FAILED|failed) ]]; then
+				[ "${BASH_REMATCH[2]}" = ok ] && verdict=ok
+				break
+			elif [[ $line =~ ^(not[[:space:]]+)?ok[[:space:]]+[0-9]+[[:space:]]+[-+][[:space:]]+${name}([[:space:]]|$) ]]; then
+				[ -z "${BASH_REMATCH[1]}" ] && verdict=ok
+				break
+			fi
+		done <"$out"
+		result "$verdict" "$label/$name"
+	done
+}
+
+# Test names: the files of a folder without folder and extension.
+names() {
+	local f
+	for f in "$@"; do
+		[ -e "$f" ] || continue
+		f=${f##*/}
+		printf '%s\n' "${f%.*}"
+	done
+}
+
+rm -rf results output_iso regression.diffs regression.out test/results test/output_iso
+
+say "regression: make installcheck (test/sql)"
+mapfile -t tests < <(names test/sql/*.sql)
+timeout --kill-after=30 "${SESSION_REGRESS_TIMEOUT:-1800}" \
+	make -s installcheck PG_CONFIG="$PG_CONFIG" ISOLATION= TAP_TESTS= 2>&1 | tee "$OUT/regress"
+pg_regress_results regress "$OUT/regress" "${tests[@]}"
+[ -s regression.diffs ] && head -n 400 regression.diffs
+[ ${#tests[@]} -gt 0 ] || result FAILED "regress (no test/sql/*.sql)"
+
+say "isolation: make installcheck (test/specs)"
+mapfile -t tests < <(names test/specs/*.spec)
+timeout --kill-after=30 "${SESSION_REGRESS_TIMEOUT:-1800}" \
+	make -s installcheck PG_CONFIG="$PG_CONFIG" REGRESS= TAP_TESTS= 2>&1 | tee "$OUT/isolation"
+pg_regress_results isolation "$OUT/isolation" "${tests[@]}"
+[ -s output_iso/regression.diffs ] && head -n 400 output_iso/regression.diffs
+
+say "TAP: make prove_installcheck (test/t)"
+mapfile -t tests < <(names test/t/*.pl)
+if [ ${#tests[@]} -gt 0 ]; then
+	timeout --kill-after=30 "${SESSION_TAP_TIMEOUT:-2700}" \
+		make -s prove_installcheck PG_CONFIG="$PG_CONFIG" 2>&1 | tee "$OUT/tap"
+	# prove names every failed file in its summary report, and ends with "Result:"
+	for name in "${tests[@]}"; do
+		if grep -q '^Result: ' "$OUT/tap" &&
+			! grep -q "^test/t/$name\.pl[[:space:]]*(Wstat" "$OUT/tap"; then
+			result ok "tap/$name"
+		else
+			result FAILED "tap/$name"
+			if [ -f "tmp_check/log/regress_log_$name" ]; then
+				echo "---- last 40 lines of tmp_check/log/regress_log_$name ----"
+				tail -n 40 "tmp_check/log/regress_log_$name"
+			fi
+		fi
+	done
+fi
+
+for kind in reliability upgrade clients ops doc; do
+	for script in test/"$kind"/*.sh; do
+		[ -x "$script" ] || continue
+		name=${script##*/}
+		say "$kind: $script"
+		if timeout --kill-after=30 "${SESSION_SCRIPT_TIMEOUT:-900}" "$script" </dev/null; then
+			result ok "$kind/${name%.sh}"
+		else
+			result FAILED "$kind/${name%.sh}"
+		fi
+	done
+done
+
+# test.sh prints the summary of the whole run
+if [ -z "${SESSION_TEST_RESULTS:-}" ]; then
+	echo
+	echo "tests: $PASSED passed, $FAILED failed"
+fi
+[ "$FAILED" -eq 0 ]
