@@ -32,6 +32,9 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 PROVE_FLAGS += -I ./test/t
+# prove runs under test/scripts/subreaper, which reaps the servers the TAP tests kill
+# with kill -9 where PID 1 does not (see there)
+PROVE := $(CURDIR)/test/scripts/subreaper $(PROVE)
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@

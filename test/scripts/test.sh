@@ -69,7 +69,7 @@ say "throwaway cluster: pg_virtualenv"
 clean_pg_env
 if WORK=$(tree_for_postgres "$ROOT"); then
 	[ "$WORK" = "$ROOT" ] || echo "the tests run as postgres in $WORK"
-	(cd "$WORK" && SESSION_TEST_RESULTS=$RESULTS as_postgres test/scripts/subreaper \
+	(cd "$WORK" && SESSION_TEST_RESULTS=$RESULTS as_postgres \
 		"${VIRTUALENV[@]}" bash test/scripts/test.sh --in-cluster)
 	grep -q '^[a-zA-Z]* server$' "$RESULTS" || echo "FAILED cluster (pg_virtualenv could not start one)" >>"$RESULTS"
 	if [ "$WORK" != "$ROOT" ]; then
