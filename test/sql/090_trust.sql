@@ -15,17 +15,8 @@ SELECT plan(46);
 CREATE ROLE r_trust_app NOLOGIN IN ROLE session_app;
 CREATE ROLE r_trust_admin NOLOGIN IN ROLE session_admin;
 
--- Runs q as role r and returns its single result as text (errors propagate).
-CREATE FUNCTION pg_temp.as_role(r name, q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	result text;
-BEGIN
-	EXECUTE format('SET LOCAL ROLE %I', r);
-	EXECUTE q INTO result;
-	RESET ROLE;
-	RETURN result;
-END
-$$;
+-- pg_temp.as_role(r, q): runs q as role r, returns its single result as text
+\i test/sql/include/as_role.sql
 
 -------------------------------------------------------------------------------
 -- Hole 6: counters saturate at the bigint maximum
