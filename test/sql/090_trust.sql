@@ -10,7 +10,7 @@
 \pset pager off
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(46);
+SELECT plan(49);
 
 CREATE ROLE r_trust_app NOLOGIN IN ROLE session_app;
 CREATE ROLE r_trust_admin NOLOGIN IN ROLE session_admin;
@@ -119,6 +119,25 @@ RESET default_tablespace;
 SELECT is((SELECT count(*)::int FROM pg_catalog.pg_proc p
 		   WHERE p.pronamespace = 'session'::regnamespace AND p.prosecdef AND p.prolang = 13), 0,
 		  'the C functions are not SECURITY DEFINER (they switch themselves)');
+
+-------------------------------------------------------------------------------
+-- A view that no longer matches the row type gives a clean error
+-------------------------------------------------------------------------------
+
+SELECT session.open_session('trust_view', 'trust_p') AS tv \gset
+SAVEPOINT view_changed;
+ALTER EXTENSION session DROP VIEW session.active_sessions;
+DROP VIEW session.active_sessions;
+CREATE VIEW session.active_sessions AS
+	SELECT id, uuid::text AS uuid, username, project, start_time FROM session_storage.sessions;
+SELECT throws_ok($$SELECT * FROM session.get_session_info('trust_view')$$, '42804',
+				 'internal statement does not return the function''s result type',
+				 'get_session_info() refuses rows of another shape');
+SELECT throws_ok(format('SELECT * FROM session.get_session_info(%s)', :tv), '42804',
+				 'internal statement does not return the function''s result type',
+				 'get_session_info(id) refuses a row of another shape');
+ROLLBACK TO SAVEPOINT view_changed;
+SELECT is((SELECT username FROM session.get_session_info(:tv)), 'trust_view', 'the view back, the row is read again');
 
 -------------------------------------------------------------------------------
 -- Library and installed SQL of different versions
