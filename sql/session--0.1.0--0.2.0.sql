@@ -196,6 +196,7 @@ DECLARE
 	removed bigint := 0;
 	n bigint;
 	parent_locked boolean := false;
+	skipped text[] := '{}';
 	straddle text := 'ended_sessions_' || pg_catalog.to_char(cutoff AT TIME ZONE 'UTC', 'YYYYMMDD');
 BEGIN
 	FOR part IN
@@ -219,10 +220,7 @@ BEGIN
 			END IF;
 			EXECUTE pg_catalog.format('LOCK TABLE session_storage.%I IN ACCESS EXCLUSIVE MODE NOWAIT', part.name);
 		EXCEPTION WHEN lock_not_available THEN
-			RAISE WARNING 'session history of % not purged: the history is in use', pg_catalog.to_char(part.day, 'YYYY-MM-DD')
-				USING DETAIL = 'Another transaction holds a lock on session_storage.ended_sessions (for example a long transaction that read session.history).',
-					  HINT = 'The next purge removes it.';
-			EXIT WHEN NOT parent_locked;
+			skipped := skipped OPERATOR(pg_catalog.||) pg_catalog.to_char(part.day, 'YYYY-MM-DD');
 			CONTINUE;
 		END;
 		EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM session_storage.%I', part.name) INTO n;
@@ -249,6 +247,13 @@ BEGIN
 				USING HINT = 'The next purge removes it.';
 		END;
 	END LOOP;
+
+	IF pg_catalog.cardinality(skipped) > 0 THEN
+		RAISE WARNING 'session history of % not purged: the history is in use',
+			pg_catalog.array_to_string(skipped, ', ')
+			USING DETAIL = 'Another transaction holds a lock on session_storage.ended_sessions (for example a long transaction that read session.history).',
+				  HINT = 'The next purge removes it.';
+	END IF;
 	RETURN removed;
 END
 $$;
