@@ -401,6 +401,51 @@ COMMENT ON FUNCTION session.purge_history(interval) IS
 	'Removes ended sessions whose end_time is older than now() - older_than, dropping whole daily partitions; returns how many sessions it removed';
 
 -------------------------------------------------------------------------------
+-- Heartbeat buffer (heartbeat_buffer.c): with preloading, heartbeats are kept
+-- in shared memory and written by the background worker every
+-- session.heartbeat_flush_interval; these functions overlay the live values
+-- on the stored ones (on a standby or without preloading they return the
+-- stored value).  The views call them with the reader's privileges.
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION session.live_last_comm(session_id bigint, stored timestamptz)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'session_live_last_comm'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION session.live_last_comm(bigint, timestamptz) IS
+	'last_comm of an open session including heartbeats not yet written to its row (stored: the row''s value)';
+
+CREATE FUNCTION session.live_recent_bytes(session_id bigint, stored bigint)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'session_live_recent_bytes'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION session.live_recent_bytes(bigint, bigint) IS
+	'recent_bytes_sent of an open session including heartbeats not yet written to its row (stored: the row''s value)';
+
+CREATE FUNCTION session.live_total_bytes(session_id bigint, stored bigint)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'session_live_total_bytes'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION session.live_total_bytes(bigint, bigint) IS
+	'total_bytes_sent of an open session including heartbeats not yet written to its row (stored: the row''s value)';
+
+CREATE FUNCTION session.heartbeat_buffer_status(OUT slots integer, OUT used integer,
+												OUT flush_interval_ms integer,
+												OUT last_flush timestamptz, OUT flushes bigint,
+												OUT flushed_rows bigint,
+												OUT table_path_heartbeats bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'session_heartbeat_buffer_status'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+ROWS 1;
+
+COMMENT ON FUNCTION session.heartbeat_buffer_status() IS
+	'The shared-memory heartbeat buffer: its slots, those in use, the flush interval, the last flush, flushes and rows written since the server started, and heartbeats that found no slot and wrote their row (zeros without preloading)';
+
+-------------------------------------------------------------------------------
 -- Reporting
 -------------------------------------------------------------------------------
 
@@ -415,12 +460,15 @@ COMMENT ON FUNCTION session.elapsed_ms(timestamptz, timestamptz) IS
 CREATE VIEW session.active_sessions AS
 	SELECT s.id, s.uuid, s.username COLLATE "default" AS username, s.authenticated, s.project,
 		   s.address, s.scope, s.scope = 'designer' AS is_designer, s.client_id,
-		   s.user_agent, s.node, s.start_time, s.last_comm,
+		   s.user_agent, s.node, s.start_time,
+		   session.live_last_comm(s.id, s.last_comm) AS last_comm,
 		   GREATEST(session.elapsed_ms(s.start_time, pg_catalog.statement_timestamp()), 0) AS uptime_ms,
-		   GREATEST(session.elapsed_ms(s.last_comm, pg_catalog.statement_timestamp()), 0) AS last_comm_ms,
+		   GREATEST(session.elapsed_ms(session.live_last_comm(s.id, s.last_comm),
+									   pg_catalog.statement_timestamp()), 0) AS last_comm_ms,
 		   pg_catalog.cardinality(s.page_ids) AS active_pages, s.page_ids,
-		   s.recent_bytes_sent, s.total_bytes_sent, s.attributes,
-		   NULL::timestamptz AS end_time, NULL::text AS end_reason
+		   session.live_recent_bytes(s.id, s.recent_bytes_sent) AS recent_bytes_sent,
+		   session.live_total_bytes(s.id, s.total_bytes_sent) AS total_bytes_sent,
+		   s.attributes, NULL::timestamptz AS end_time, NULL::text AS end_reason
 	FROM session_storage.sessions s
 	ORDER BY s.start_time, s.id;
 
@@ -762,6 +810,10 @@ GRANT EXECUTE ON FUNCTION session.get_user_context() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION session.current_session_id() TO PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
+	session.live_last_comm(bigint, timestamptz),
+	session.live_recent_bytes(bigint, bigint),
+	session.live_total_bytes(bigint, bigint),
+	session.heartbeat_buffer_status(),
 	session.get_session_info(text, text),
 	session.get_session_info(bigint),
 	session.get_session_user(bigint),

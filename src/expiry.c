@@ -8,7 +8,11 @@
  *	  a session that a heartbeat or a close holds right now is left for the
  *	  next pass instead of being waited on, so expiry never blocks or
  *	  deadlocks the application, and a heartbeat that commits first keeps
- *	  its session alive (the row is re-checked once locked).
+ *	  its session alive (the row is re-checked once locked).  Heartbeats
+ *	  buffered in shared memory take no row lock: expiry takes the stripes
+ *	  of the heartbeat buffer that no heartbeat holds now, decides on the
+ *	  live last_comm, and sweeps again for the busy stripes
+ *	  (heartbeat_buffer.c).
  *
  *	  The daily partitions of session_storage.ended_sessions are created and
  *	  dropped by SQL functions of the install script
@@ -20,6 +24,7 @@
  */
 #include "session.h"
 #include "queries.h"
+#include "heartbeat_buffer.h"
 
 #include "access/xact.h"
 #include "miscadmin.h"
@@ -28,6 +33,9 @@
 
 PG_FUNCTION_INFO_V1(session_expire_sessions);
 PG_FUNCTION_INFO_V1(session_purge_history);
+
+/* stripes of the heartbeat buffer that a batch of this pass could not take */
+static int64 stripes_missed = 0;
 
 /*
  * One batch of expiry, over sessions with id > *after in id order; advances
@@ -38,7 +46,7 @@ PG_FUNCTION_INFO_V1(session_purge_history);
 static int
 expire_batch(int64 *after)
 {
-	Datum		values[5];
+	Datum		values[6];
 	int			n;
 
 	values[0] = Int32GetDatum(session_idle_timeout);
@@ -46,7 +54,11 @@ expire_batch(int64 *after)
 	values[2] = Int32GetDatum(session_max_lifetime);
 	values[3] = Int32GetDatum(SESSION_END_BATCH);
 	values[4] = Int64GetDatum(*after);
+	/* sessions of stripes with a heartbeat in flight wait for the next sweep */
+	values[5] = Int64GetDatum(session_hbuf_lock_for_expiry());
+	stripes_missed |= ~DatumGetInt64(values[5]);
 	n = session_exec_nestloop(&query_expire, values, NULL);
+	session_hbuf_ended_rows();
 	for (int i = 0; i < n; i++)
 	{
 		bool		isnull;
@@ -61,21 +73,17 @@ expire_batch(int64 *after)
 }
 
 /*
- * Apply the timeouts.  With per_batch_commit (the background worker, outside
- * any transaction) each batch is its own transaction; otherwise everything
- * happens in the caller's transaction.
+ * One sweep over the open sessions, in batches.  With per_batch_commit (the
+ * background worker, outside any transaction) each batch is its own
+ * transaction; otherwise everything happens in the caller's transaction.
  */
-int64
-session_expire_now(bool per_batch_commit)
+static int64
+expire_sweep(bool per_batch_commit)
 {
 	SessionSpi	spi;
 	int64		total = 0;
 	int64		after = 0;
 	int			n;
-
-	if (session_idle_timeout == 0 && session_max_lifetime == 0 &&
-		session_clientless_idle_timeout == 0)
-		return 0;
 
 	do
 	{
@@ -96,7 +104,29 @@ session_expire_now(bool per_batch_commit)
 		}
 		total += n;
 	} while (n == SESSION_END_BATCH);
+	return total;
+}
 
+/*
+ * Apply the timeouts.  A heartbeat holds its stripe of the heartbeat buffer
+ * for microseconds: after the first sweep, sweep again (twice at most) when
+ * some stripes were busy.
+ */
+int64
+session_expire_now(bool per_batch_commit)
+{
+	int64		total = 0;
+
+	if (session_idle_timeout == 0 && session_max_lifetime == 0 &&
+		session_clientless_idle_timeout == 0)
+		return 0;
+
+	stripes_missed = -1;
+	for (int sweep = 0; sweep < 3 && stripes_missed != 0; sweep++)
+	{
+		stripes_missed = 0;
+		total += expire_sweep(per_batch_commit);
+	}
 	return total;
 }
 

@@ -30,10 +30,21 @@
  */
 #define ENDED_RETURNING "RETURNING id, uuid, username, project, node, scope, end_reason"
 
+/*
+ * The stored columns with the live heartbeat values in place of the stored
+ * ones (heartbeats buffered in shared memory, heartbeat_buffer.c).
+ */
+#define LIVE_LAST_COMM "session.live_last_comm(id, last_comm)"
+#define LIVE_COLUMNS \
+	"id, uuid, username, authenticated, project, address, scope, client_id, " \
+	"user_agent, node, start_time, " LIVE_LAST_COMM ", page_ids, " \
+	"session.live_recent_bytes(id, recent_bytes_sent), " \
+	"session.live_total_bytes(id, total_bytes_sent), attributes"
+
 /* Moves the rows of CTE d to history with the given reason expression. */
 #define MOVE_TO_HISTORY(reason) \
 	"INSERT INTO session_storage.ended_sessions (" STORED_COLUMNS ", end_time, end_reason) " \
-	"SELECT " STORED_COLUMNS ", " \
+	"SELECT " LIVE_COLUMNS ", " \
 	"GREATEST(pg_catalog.statement_timestamp(), start_time), " reason " FROM d " \
 	ENDED_RETURNING
 
@@ -75,6 +86,12 @@ SessionPlan query_heartbeat = {
 	"total_bytes_sent = " SATURATING_ADD("total_bytes_sent", "$2") ", "
 	"page_ids = COALESCE($3, page_ids) WHERE id = $1",
 	3, {INT8OID, INT8OID, TEXTARRAYOID}, NULL
+};
+
+/* page_ids of a session whose other heartbeat values are buffered */
+SessionPlan query_page_ids = {
+	"UPDATE session_storage.sessions SET page_ids = $2 WHERE id = $1",
+	2, {INT8OID, TEXTARRAYOID}, NULL
 };
 
 SessionPlan query_heartbeat_many = {
@@ -121,8 +138,9 @@ SessionPlan query_ended_scope = {
 
 /*
  * One batch of expired sessions with id > $5 ($1 idle, $2 clientless idle,
- * $3 max lifetime, in seconds, 0 = off; $4 batch size).  SKIP LOCKED: a
- * session that the application holds now is left for the next pass.
+ * $3 max lifetime, in seconds, 0 = off; $4 batch size) among the stripes of
+ * the heartbeat buffer in mask $6 (bit id % 64).  SKIP LOCKED: a session
+ * that the application holds now is left for the next pass.
  */
 SessionPlan query_expire = {
 	"WITH v AS ("
@@ -130,14 +148,15 @@ SessionPlan query_expire = {
 	"   THEN 'max_lifetime' ELSE 'timeout' END AS reason"
 	" FROM session_storage.sessions"
 	" WHERE CASE WHEN scope = 'clientless'"
-	"   THEN $2 > 0 AND last_comm <= " TS_NOW " - " SECONDS(2)
-	"   ELSE ($1 > 0 AND last_comm <= " TS_NOW " - " SECONDS(1) ")"
+	"   THEN $2 > 0 AND " LIVE_LAST_COMM " <= " TS_NOW " - " SECONDS(2)
+	"   ELSE ($1 > 0 AND " LIVE_LAST_COMM " <= " TS_NOW " - " SECONDS(1) ")"
 	"     OR ($3 > 0 AND start_time <= " TS_NOW " - " SECONDS(3) ") END"
-	" AND id > $5 ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED),"
+	" AND id > $5 AND (($6 >> (id % 64)::integer) & 1) = 1"
+	" ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED),"
 	" d AS (DELETE FROM session_storage.sessions s USING v WHERE s.id = v.id"
 	" RETURNING s.*, v.reason) "
 	MOVE_TO_HISTORY("reason"),
-	5, {INT4OID, INT4OID, INT4OID, INT4OID, INT8OID}, NULL
+	6, {INT4OID, INT4OID, INT4OID, INT4OID, INT8OID, INT8OID}, NULL
 };
 
 SessionPlan query_maintain_partitions = {
@@ -224,4 +243,32 @@ SessionPlan query_attach = {
 SessionPlan query_concurrency = {
 	"SELECT * FROM session_storage.concurrency($1, $2, $3, $4, $5, $6)",
 	6, {TIMESTAMPTZOID, INTERVALOID, INT8OID, INT8OID, TEXTOID, BOOLOID}, NULL
+};
+
+/* -------------------------------------------------------- heartbeat buffer */
+
+/* Which of the ids are open sessions (run under a fresh snapshot) */
+SessionPlan query_hbuf_open_ids = {
+	"SELECT id FROM session_storage.sessions WHERE id = ANY ($1)",
+	1, {INT8ARRAYOID}, NULL
+};
+
+/*
+ * The worker's flush: one heap-only update per session, in id order, from
+ * arrays of ids, newest last_comm (NULL: none), recent bytes (NULL: none)
+ * and bytes to add.  Rows locked by someone are skipped (they are written
+ * at the next flush); RETURNING says which were written.
+ */
+SessionPlan query_hbuf_flush = {
+	"WITH u AS (SELECT * FROM unnest($1::bigint[], $2::timestamptz[],"
+	" $3::bigint[], $4::bigint[]) AS u(id, lc, rb, ad)),"
+	" l AS (SELECT s.id FROM session_storage.sessions s JOIN u ON s.id = u.id"
+	" FOR NO KEY UPDATE OF s SKIP LOCKED)"
+	" UPDATE session_storage.sessions s SET"
+	" last_comm = GREATEST(s.last_comm, u.lc),"
+	" recent_bytes_sent = COALESCE(u.rb, s.recent_bytes_sent),"
+	" total_bytes_sent = " SATURATING_ADD("s.total_bytes_sent", "u.ad")
+	" FROM u, l WHERE s.id = u.id AND l.id = u.id"
+	" RETURNING s.id",
+	4, {INT8ARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, INT8ARRAYOID}, NULL
 };

@@ -16,6 +16,7 @@ extern SessionPlan query_user_sessions;
 extern SessionPlan query_set_user;
 extern SessionPlan query_heartbeat;
 extern SessionPlan query_heartbeat_many;
+extern SessionPlan query_page_ids;
 extern SessionPlan query_end;
 extern SessionPlan query_end_clientless;
 extern SessionPlan query_end_node;
@@ -41,5 +42,9 @@ extern SessionPlan query_attach;
 
 /* report.c */
 extern SessionPlan query_concurrency;
+
+/* heartbeat_buffer.c */
+extern SessionPlan query_hbuf_open_ids;
+extern SessionPlan query_hbuf_flush;
 
 #endif							/* SESSION_QUERIES_H */

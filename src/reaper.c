@@ -4,6 +4,10 @@
  *	  The background worker that applies the timeouts and the history
  *	  retention every session.reaper_interval, in session.database.
  *
+ *	  It also writes the heartbeats buffered in shared memory every
+ *	  session.heartbeat_flush_interval (heartbeat_buffer.c), and once more
+ *	  when it is asked to stop, so a clean shutdown loses none.
+ *
  *	  One worker per cluster, registered when the library is preloaded.  It
  *	  sleeps on its latch, reloads its settings on SIGHUP, exits on SIGTERM,
  *	  and is restarted by the postmaster if it dies.  An error in a pass is
@@ -12,6 +16,7 @@
  *-------------------------------------------------------------------------
  */
 #include "session.h"
+#include "heartbeat_buffer.h"
 
 #include "access/xact.h"
 #include "commands/extension.h"
@@ -106,25 +111,74 @@ reaper_pass(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
+/* Run one step; an error is logged and the next step goes on. */
+static void
+run_guarded(void (*step) (void))
+{
+	PG_TRY();
+	{
+		step();
+	}
+	PG_CATCH();
+	{
+		/* log it, clean up, and try again at the next pass */
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		AbortOutOfAnyTransaction();
+		FlushErrorState();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		RESUME_INTERRUPTS();
+	}
+	PG_END_TRY();
+}
+
+static void
+checked_pass(void)
+{
+	if (extension_installed())
+		reaper_pass();
+}
+
+/* Attach the heartbeat buffer (every loop) and write it (when due) */
+static bool flush_due = false;
+
+static void
+flush_step(void)
+{
+	if (!extension_installed())
+		return;
+	pgstat_report_activity(STATE_RUNNING, "session heartbeat flush");
+	session_hbuf_flush(flush_due);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
 void
 session_reaper_main(Datum main_arg)
 {
 	MemoryContext pass_context;
+	TimestampTz next_pass = 0;
+	TimestampTz last_flush = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
+	/* stop between steps, after writing the buffered heartbeats */
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
 
 	BackgroundWorkerInitializeConnection(session_database, NULL, 0);
 	ereport(LOG,
 			(errcode(ERRCODE_SUCCESSFUL_COMPLETION),
 			 errmsg("session reaper started in database \"%s\"", session_database)));
+	session_hbuf_worker_attach();
 
 	pass_context = AllocSetContextCreate(TopMemoryContext, "session reaper pass",
 										 ALLOCSET_DEFAULT_SIZES);
 
 	for (;;)
 	{
+		TimestampTz now;
+		TimestampTz flush_interval;
+		long		wait_ms;
+
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
@@ -133,27 +187,39 @@ session_reaper_main(Datum main_arg)
 		}
 
 		MemoryContextSwitchTo(pass_context);
-		PG_TRY();
+		/*
+		 * With the buffer off (interval 0), what is left is still written,
+		 * once a second; and all of it when asked to stop.
+		 */
+		now = GetCurrentTimestamp();
+		flush_interval = (TimestampTz) (session_heartbeat_flush_interval > 0 ?
+										session_heartbeat_flush_interval : 1000) * 1000;
+		flush_due = now >= last_flush + flush_interval || ShutdownRequestPending;
+		run_guarded(flush_step);
+		if (ShutdownRequestPending)
+			proc_exit(0);
+		if (flush_due)
+			last_flush = now;
+		if (now >= next_pass)
 		{
-			if (extension_installed())
-				reaper_pass();
+			run_guarded(checked_pass);
+			next_pass = now + (TimestampTz) session_reaper_interval * USECS_PER_SEC;
 		}
-		PG_CATCH();
-		{
-			/* log it, clean up, and try again at the next pass */
-			HOLD_INTERRUPTS();
-			EmitErrorReport();
-			AbortOutOfAnyTransaction();
-			FlushErrorState();
-			pgstat_report_activity(STATE_IDLE, NULL);
-			RESUME_INTERRUPTS();
-		}
-		PG_END_TRY();
 		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(pass_context);
 
+		/*
+		 * Wake for the next pass or flush, and at least every second: the
+		 * buffer attaches to the sessions table within a second of CREATE
+		 * EXTENSION.
+		 */
+		wait_ms = (long) ((Min(next_pass, last_flush + flush_interval) - GetCurrentTimestamp()) / 1000);
+		if (wait_ms > 1000)
+			wait_ms = 1000;
+		if (wait_ms < 1)
+			wait_ms = 1;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 (long) session_reaper_interval * 1000L, PG_WAIT_EXTENSION);
+						 wait_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 }

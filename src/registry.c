@@ -12,6 +12,7 @@
  */
 #include "session.h"
 #include "queries.h"
+#include "heartbeat_buffer.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -181,6 +182,7 @@ open_common(text *username, text *project, Datum address, bool address_null,
 		enforce_user_limit(user, 0);
 	session_exec(&query_open, values, nulls, false, 0);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	session_hbuf_opened(id);
 	if (session_events_wanted())
 		session_notify_event("open", id, user, project ? text_to_cstring(project) : NULL,
 							 node ? text_to_cstring(node) : NULL, NULL);
@@ -280,6 +282,27 @@ session_heartbeat(PG_FUNCTION_ARGS)
 		values[2] = PG_GETARG_DATUM(2);
 	}
 
+	if (session_hbuf_buffering())
+	{
+		HbufResult r = session_hbuf_heartbeat(PG_GETARG_INT64(0), PG_GETARG_INT64(1));
+
+		if (r == HBUF_NOT_OPEN)
+			PG_RETURN_BOOL(false);
+		if (r == HBUF_BUFFERED)
+		{
+			/* page_ids are not buffered: they are visible at once */
+			if (nulls[2] != 'n')
+			{
+				Datum		pv[2] = {values[0], values[2]};
+
+				session_spi_connect(&spi);
+				(void) session_exec(&query_page_ids, pv, NULL, false, 0);
+				session_spi_finish(&spi);
+			}
+			PG_RETURN_BOOL(true);
+		}
+	}
+
 	session_spi_connect(&spi);
 	n = session_exec(&query_heartbeat, values, nulls, false, 0);
 	session_spi_finish(&spi);
@@ -318,6 +341,7 @@ session_heartbeat_many(PG_FUNCTION_ARGS)
 	Datum	   *out_bytes;
 	Datum		values[2];
 	int64		touched;
+	int64		buffered = 0;
 
 	session_require_arg(fcinfo, 0, "session_ids");
 	n = session_int8_array_arg(PG_GETARG_ARRAYTYPE_P(0), "session_ids", &ids);
@@ -362,13 +386,34 @@ session_heartbeat_many(PG_FUNCTION_ARGS)
 		m++;
 	}
 
+	if (session_hbuf_buffering())
+	{
+		/* what found no slot comes back for the table path */
+		int64	   *bids = palloc(sizeof(int64) * m);
+		int64	   *bbytes = palloc(sizeof(int64) * m);
+
+		for (int i = 0; i < m; i++)
+		{
+			bids[i] = DatumGetInt64(out_ids[i]);
+			bbytes[i] = DatumGetInt64(out_bytes[i]);
+		}
+		m = session_hbuf_heartbeat_many(bids, bbytes, m, &buffered);
+		for (int i = 0; i < m; i++)
+		{
+			out_ids[i] = Int64GetDatum(bids[i]);
+			out_bytes[i] = Int64GetDatum(bbytes[i]);
+		}
+		if (m == 0)
+			PG_RETURN_INT64(buffered);
+	}
+
 	values[0] = PointerGetDatum(construct_array(out_ids, m, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[1] = PointerGetDatum(construct_array(out_bytes, m, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
 	session_spi_connect(&spi);
 	touched = session_exec_nestloop(&query_heartbeat_many, values, NULL);
 	session_spi_finish(&spi);
-	PG_RETURN_INT64(touched);
+	PG_RETURN_INT64(touched + buffered);
 }
 
 /*
@@ -386,9 +431,11 @@ session_end_session(int64 session_id, const char *reason, const char *event,
 
 	values[0] = Int64GetDatum(session_id);
 	values[1] = CStringGetTextDatum(reason);
+	session_hbuf_lock_for_end(session_id);
 	if (session_exec(clientless_only ? &query_end_clientless : &query_end,
 					 values, NULL, false, 0) > 0)
 	{
+		session_hbuf_ended_rows();
 		session_notify_ended_rows(event);
 		return true;
 	}
@@ -477,10 +524,12 @@ session_close_node_sessions(PG_FUNCTION_ARGS)
 	values[2] = Int32GetDatum(SESSION_END_BATCH);
 
 	session_spi_connect(&spi);
+	session_hbuf_lock_all_for_end();
 	do
 	{
 		CHECK_FOR_INTERRUPTS();
 		n = session_exec_nestloop(&query_end_node, values, NULL);
+		session_hbuf_ended_rows();
 		session_notify_ended_rows("close");
 		total += n;
 	} while (n == SESSION_END_BATCH);

@@ -6,6 +6,7 @@
  *-------------------------------------------------------------------------
  */
 #include "session.h"
+#include "heartbeat_buffer.h"
 
 #include "miscadmin.h"
 #include "utils/guc.h"
@@ -18,6 +19,7 @@ void
 _PG_init(void)
 {
 	session_guc_init();
+	session_hbuf_init();
 	session_context_init();
 	session_connections_init();
 	session_events_init();

@@ -39,7 +39,10 @@
 #   BENCH_RLS_ROWS (1000000)     BENCH_RLS_REPEAT (11 / 5)
 #   BENCH_SYNC_COMMIT (off)  synchronous_commit of the cluster, the same for every system
 #   BENCH_LOCALE (C.UTF-8)   locale of the benchmark databases
-#   BENCH_WORKLOADS (all)    any of: listing batch lifecycle heap expire rls
+#   BENCH_WORKLOADS (all)    any of: listing batch lifecycle heap expire rls hbuf
+#   BENCH_HBUF_WAL (2000000 / 200000)  single heartbeats for the heartbeat buffer's
+#                            WAL row (on BENCH_EXPIRE_ACTIVE sessions); its batched row
+#                            takes BENCH_BATCH ids a call (issue 12's figure: 10000)
 #   BENCH_PORT               port of the cluster (default: the first free one from 5432)
 #   BENCH_KEEP=1             keep the working directory (logs) in /tmp
 #   BENCH_BUILD=0            as root, do not run make / make install first
@@ -83,7 +86,8 @@ RLS_REPEAT=${BENCH_RLS_REPEAT:-$(q_or 11 5)}
 SYNC_COMMIT=${BENCH_SYNC_COMMIT:-off}
 LOCALE=${BENCH_LOCALE:-C.UTF-8}
 WORKLOADS=${BENCH_WORKLOADS:-all}
-[ "$WORKLOADS" = all ] && WORKLOADS="listing batch lifecycle heap expire rls"
+[ "$WORKLOADS" = all ] && WORKLOADS="listing batch lifecycle heap expire rls hbuf"
+HBUF_WAL=${BENCH_HBUF_WAL:-$(q_or 2000000 200000)}
 [ -z "${BENCH_PORT:-}" ] || export SESSION_TEST_PORT=$BENCH_PORT
 LOAD_CHUNK=250000
 NBLOCKS=$((OPEN / BATCH))
@@ -108,6 +112,13 @@ if [ "${1:-}" != --in-cluster ]; then
 	conf=(-o "fsync=on" -o "synchronous_commit=$SYNC_COMMIT" -o "shared_buffers=1GB"
 		-o "maintenance_work_mem=256MB" -o "max_wal_size=8GB" -o "min_wal_size=1GB"
 		-o "checkpoint_timeout=30min" -o "session.database=postgres" -o "log_min_messages=warning")
+	# The heartbeat buffer (issue 12) serves the worker's database only: the hbuf rows
+	# run in b_hbuf, which the worker serves (expiring nothing there by itself: its
+	# idle_timeout is 0); every other session database writes through.
+	if [[ " $WORKLOADS " == *" hbuf "* ]]; then
+		conf+=(-o "session.database=b_hbuf" -o "session.reaper_interval=3600"
+			-o "session.heartbeat_slots=$((EXPIRE_IDLE + EXPIRE_ACTIVE + 100000))")
+	fi
 	if [ ! -f "$("$PG_CONFIG" --pkglibdir)/session.so" ]; then
 		conf+=(-o "shared_preload_libraries=")
 	fi
@@ -383,6 +394,17 @@ setup_expire() {
 			q postgres "CREATE DATABASE b_expire_max TEMPLATE b_expire"
 		fi
 }
+# the heartbeat buffer's database, laid out as b_expire; the worker serves it and
+# leaves its expiry to the benchmark (idle_timeout 0 for the worker only)
+setup_hbuf() {
+	create_db b_hbuf &&
+		q postgres "ALTER DATABASE b_hbuf SET session.idle_timeout = 0" &&
+		q b_hbuf "CREATE EXTENSION session" &&
+		load b_hbuf load_session.sql 1 "$EXPIRE_IDLE" -v users="$USERS" -v age=7200 &&
+		load b_hbuf load_session.sql $((EXPIRE_IDLE + 1)) $((EXPIRE_IDLE + EXPIRE_ACTIVE)) \
+			-v users="$USERS" -v age=0 &&
+		q b_hbuf "VACUUM ANALYZE"
+}
 # two copies of one table, one policy each, read by a non-superuser
 setup_rls() {
 	make_db b_rls session &&
@@ -416,6 +438,7 @@ for sys in spring session cps naive raw; do
 done
 has session && wants expire && job expire setup_expire
 has session && wants heap && job heap setup_heap
+has session && wants hbuf && job hbuf setup_hbuf
 jobs_wait || exit 1
 [ "$HIST_OK" = 1 ] &&
 	note "history: $(q b_session_hist "SELECT count(*) FROM session_storage.ended_sessions") ended sessions, $(q b_session_hist "SELECT count(*) FROM session_storage.ended_sessions_default") of them in the default partition"
@@ -447,6 +470,14 @@ run_table() {
 		[[ ,$flags, == *,extra,* ]] && [ "$EXTRAS" != 1 ] && continue
 		local pgoptions=${PGOPTIONS:-}
 		[[ ,$flags, == *,generic,* ]] && pgoptions+=" -c plan_cache_mode=force_generic_plan"
+		if [[ ,$flags, == *,hbload,* ]]; then
+			# CLIENTS clients heartbeating the active sessions of b_hbuf meanwhile
+			pgbench -n -M prepared -c "$CLIENTS" -j "$THREADS" -T $((LAT_DURATION + 2)) \
+				-D afirst=$((EXPIRE_IDLE + 1)) -D alast=$((EXPIRE_IDLE + EXPIRE_ACTIVE)) \
+				-f "$HERE/pgbench/hbuf_single_session.sql" b_hbuf >"$LOGS/hbload-$round.out" 2>&1 &
+			listener=$!
+			sleep 1
+		fi
 		if [[ ,$flags, == *,listen,* ]]; then
 			# an application node listening to the events (and reading them, five
 			# times a second): session then queues a NOTIFY per open and close
@@ -620,10 +651,48 @@ wl_rls() {
 		-c "EXPLAIN SELECT count(*) FROM docs_b" 2>&1 | grep -c Parallel)"
 }
 
+# wal_bytes of the cluster (pg_stat_wal)
+wal_bytes() { q postgres "SELECT wal_bytes FROM pg_stat_wal"; }
+# wal_per ROW DB SCRIPT: WAL bytes per transaction of HBUF_WAL single heartbeats,
+# nothing else running (the flushes that follow them counted)
+wal_per() {
+	local per=$(((HBUF_WAL + CLIENTS - 1) / CLIENTS)) w0 w1
+	sleep 2
+	w0=$(wal_bytes)
+	pgbench -n -M prepared -c "$CLIENTS" -j "$THREADS" -t "$per" \
+		-D afirst=$((EXPIRE_IDLE + 1)) -D alast=$((EXPIRE_IDLE + EXPIRE_ACTIVE)) \
+		-D nwal="$EXPIRE_ACTIVE" -f "$HERE/pgbench/$3" "$2" >"$LOGS/hbuf-wal-$1.out" 2>&1 ||
+		note "pgbench $3 exited $? (see $LOGS/hbuf-wal-$1.out)"
+	sleep 3
+	w1=$(wal_bytes)
+	res hbuf_wal "$1" 1 bytes_per_heartbeat "$(awk -v a="$w0" -v b="$w1" -v n=$((per * CLIENTS)) 'BEGIN { print (b - a) / n }')"
+}
+# The heartbeat buffer's rows that are not pgbench rates (its tables ran first): WAL
+# per heartbeat against raw's UPDATE, then expiry of the idle sessions of b_hbuf
+# while CLIENTS clients heartbeat the active ones at full speed
+wl_hbuf() {
+	has session || return 0
+	say "bench: heartbeat buffer, WAL and expiry"
+	wal_per session b_hbuf hbuf_single_session.sql
+	has raw && wal_per raw b_raw hbuf_single_raw.sql
+	PGOPTIONS="-c session.idle_timeout=30min" expire_run b_hbuf 0 hbuf
+	res expire hbuf 1 active_ended "$(q b_hbuf "SELECT count(*) FROM session_storage.ended_sessions WHERE id > $EXPIRE_IDLE")"
+	q b_hbuf "SELECT flushes, flushed_rows, table_path_heartbeats FROM session.heartbeat_buffer_status()" |
+		while IFS='|' read -r f r t; do
+			res hbuf_status session 1 flushes "$f"
+			res hbuf_status session 1 flushed_rows "$r"
+			res hbuf_status session 1 table_path_heartbeats "$t"
+		done
+}
+
+# a workload's tables (tables.tsv), then its function wl_NAME if it has one
 for w in $WORKLOADS; do
-	if ! run_workload "$w"; then
-		declare -F "wl_$w" >/dev/null || { harness_error "no workload $w"; continue; }
+	ran=0
+	run_workload "$w" && ran=1
+	if declare -F "wl_$w" >/dev/null; then
 		"wl_$w"
+	elif [ "$ran" = 0 ]; then
+		harness_error "no workload $w"
 	fi
 done
 # rows per call of the listings (the same facts in every system): the 90 patterns of

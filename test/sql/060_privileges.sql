@@ -9,7 +9,7 @@
 \pset pager off
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(143);
+SELECT plan(151);
 
 CREATE ROLE r_none NOLOGIN;
 CREATE ROLE r_reader NOLOGIN IN ROLE session_reader;
@@ -73,6 +73,12 @@ INSERT INTO expected_function VALUES
 	-- used by the views, which call it with the reader's privileges
 	('session.elapsed_ms(timestamp with time zone,timestamp with time zone)', 'reader',
 	 $$SELECT session.elapsed_ms('2026-01-05 10:00+00', '2026-01-05 10:00:01.5+00')$$),
+	-- the heartbeat buffer's live values, used by the views
+	('session.live_last_comm(bigint,timestamp with time zone)', 'reader',
+	 format('SELECT session.live_last_comm(%s, now())', :s_open)),
+	('session.live_recent_bytes(bigint,bigint)', 'reader', format('SELECT session.live_recent_bytes(%s, 0)', :s_open)),
+	('session.live_total_bytes(bigint,bigint)', 'reader', format('SELECT session.live_total_bytes(%s, 0)', :s_open)),
+	('session.heartbeat_buffer_status()', 'reader', 'SELECT count(*) FROM session.heartbeat_buffer_status()'),
 	('session.concurrency(timestamp with time zone,timestamp with time zone,interval,text,timestamp with time zone,boolean)', 'reader',
 	 $$SELECT count(*) FROM session.concurrency('2026-01-05 00:00+00', '2026-01-06 00:00+00')$$),
 	('session.open_session(text,text,inet,text,text,text,text,jsonb)', 'app', $$SELECT session.open_session('priv_carol', 'priv_project')$$),
