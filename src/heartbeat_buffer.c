@@ -154,7 +154,10 @@ typedef struct HbufOp
 	int64		bytes;
 } HbufOp;
 
-/* The sum of this transaction's ops per id, for its own live reads */
+/*
+ * The sum of this transaction's ops per id, for its own live reads, and
+ * whether it opened or ended the session
+ */
 typedef struct HbufPending
 {
 	int64		id;
@@ -162,6 +165,8 @@ typedef struct HbufPending
 	int64		recent;
 	bool		has_recent;
 	int64		add;
+	bool		created;
+	bool		ended;
 } HbufPending;
 
 /* What a flush wrote for one session (the worker only) */
@@ -383,8 +388,6 @@ pending_add_to(HbufOp *op)
 	HbufPending *p;
 	bool		found;
 
-	if (op->kind != OP_BEAT)
-		return;
 	if (pending == NULL)
 	{
 		HASHCTL		info;
@@ -403,7 +406,15 @@ pending_add_to(HbufOp *op)
 		p->has_recent = false;
 		p->recent = 0;
 		p->add = 0;
+		p->created = false;
+		p->ended = false;
 	}
+	if (op->kind == OP_CREATE)
+		p->created = true;
+	if (op->kind == OP_END)
+		p->ended = true;
+	if (op->kind != OP_BEAT)
+		return;
 	if (op->ts > p->last_comm)
 		p->last_comm = op->ts;
 	p->recent = op->bytes;
@@ -721,11 +732,30 @@ find_open(int64 *ids, int n, bool *open)
  * Buffer one heartbeat.  HBUF_TABLE: the caller writes the row (it still
  * holds the stripe, which changes nothing for the table path).
  */
+/*
+ * A session that this transaction ended is not open; one that it opened has
+ * no entry before commit, so its heartbeats write the row (rare).
+ */
+static HbufResult
+pending_state(int64 id)
+{
+	HbufPending *p = pending ? hash_search(pending, &id, HASH_FIND, NULL) : NULL;
+
+	if (p != NULL && p->ended)
+		return HBUF_NOT_OPEN;
+	if (p != NULL && p->created)
+		return HBUF_TABLE;
+	return HBUF_BUFFERED;
+}
+
 HbufResult
 session_hbuf_heartbeat(int64 id, int64 bytes)
 {
 	bool		open;
+	HbufResult	own = pending_state(id);
 
+	if (own != HBUF_BUFFERED)
+		return own;
 	(void) lock_stripe(stripe_of(id), RowExclusiveLock, true);
 	if (!entry_exists(id))
 	{
@@ -768,6 +798,17 @@ session_hbuf_heartbeat_many(int64 *ids, int64 *bytes, int n, int64 *buffered)
 
 	for (int i = 0; i < n; i++)
 	{
+		HbufResult	own = pending_state(ids[i]);
+
+		if (own == HBUF_NOT_OPEN)
+			continue;
+		if (own == HBUF_TABLE)
+		{
+			/* ntable <= i: the front of the arrays is free */
+			ids[ntable] = ids[i];
+			bytes[ntable++] = bytes[i];
+			continue;
+		}
 		if (entry_exists(ids[i]))
 		{
 			record_op(ids[i], OP_BEAT, bytes[i]);
@@ -952,7 +993,7 @@ live_lookup(int64 id)
 	{
 		HbufPending *p = hash_search(pending, &id, HASH_FIND, NULL);
 
-		if (p != NULL)
+		if (p != NULL && p->has_recent)
 		{
 			live_cache.found = true;
 			if (p->last_comm > live_cache.last_comm)
