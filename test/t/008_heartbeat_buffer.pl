@@ -32,7 +32,7 @@ sub sql { return $node->safe_psql('postgres', $_[0]); }
 sub stored_total
 {
 	my ($id) = @_;
-	return sql("SELECT total_bytes_sent FROM session.sessions WHERE id = $id");
+	return sql("SELECT total_bytes_sent FROM session_storage.sessions WHERE id = $id");
 }
 
 sub live_total
@@ -50,7 +50,7 @@ sub wait_buffering
 		$node, 'postgres',
 		"SELECT session.open_session('probe', 'p') AS p \\gset\n"
 		  . "SELECT session.heartbeat(:p, 1);\n"
-		  . "SELECT total_bytes_sent FROM session.sessions WHERE id = :p;\n",
+		  . "SELECT total_bytes_sent FROM session_storage.sessions WHERE id = :p;\n",
 		"t\n0", 30);
 }
 ok(wait_buffering(), 'heartbeats are buffered once the worker has attached');
@@ -67,10 +67,10 @@ is(sql("SELECT (session.get_session_info($a)).total_bytes_sent"),
 is(sql("SELECT total_bytes_sent FROM session.get_session_info('alice', NULL)"),
 	'100', 'get_session_info(regex) shows the live total');
 ok(sql("SELECT last_comm > start_time FROM session.active_sessions WHERE id = $a") eq 't'
-	  && sql("SELECT last_comm = start_time FROM session.sessions WHERE id = $a") eq 't',
+	  && sql("SELECT last_comm = start_time FROM session_storage.sessions WHERE id = $a") eq 't',
 	'last_comm moves in the view, not in the row');
 is(sql("SELECT session.heartbeat($a, 5, ARRAY['pg1'])"), 't', 'heartbeat with page_ids');
-is(sql("SELECT page_ids FROM session.sessions WHERE id = $a"), '{pg1}',
+is(sql("SELECT page_ids FROM session_storage.sessions WHERE id = $a"), '{pg1}',
 	'page_ids are written at once');
 is(live_total($a), '105', '... and its bytes are buffered');
 
@@ -100,7 +100,7 @@ ok( poll_until(
 		'1', 30),
 	'a close waits for the heartbeat in flight on its stripe');
 $s1->query_safe('COMMIT');
-ok(poll_until($node, 'postgres', "SELECT count(*) FROM session.ended_sessions WHERE id = $b", '1', 30),
+ok(poll_until($node, 'postgres', "SELECT count(*) FROM session_storage.ended_sessions WHERE id = $b", '1', 30),
 	'... and ends the session once it commits');
 is(sql("SELECT total_bytes_sent FROM session.history WHERE id = $b"), '1005',
 	'the history row holds the heartbeat that raced the close');
@@ -133,18 +133,18 @@ for (1 .. 8)
 	usleep(500_000);
 }
 sql("SET session.idle_timeout = '3s'; SELECT session.expire_sessions()");
-is(sql("SELECT count(*) FROM session.sessions WHERE id = $d"), '1',
+is(sql("SELECT count(*) FROM session_storage.sessions WHERE id = $d"), '1',
 	'expiry keeps a session whose heartbeats are only in the buffer');
-is(sql("SELECT count(*) FROM session.ended_sessions WHERE id = $e AND end_reason = 'timeout'"), '1',
+is(sql("SELECT count(*) FROM session_storage.ended_sessions WHERE id = $e AND end_reason = 'timeout'"), '1',
 	'... and ends the idle one');
 $s1->query_safe('BEGIN');
 $s1->query_safe("SELECT session.heartbeat($d, 1)");
 sleep(4);
 sql("SET session.idle_timeout = '3s'; SELECT session.expire_sessions()");
-is(sql("SELECT count(*) FROM session.sessions WHERE id = $d"), '1',
+is(sql("SELECT count(*) FROM session_storage.sessions WHERE id = $d"), '1',
 	'expiry does not wait for a heartbeat in flight, and leaves its session');
 $s1->query_safe('COMMIT');
-is(sql("SELECT count(*) FROM session.sessions WHERE id = $d"), '1', 'the session of the committed heartbeat stays open');
+is(sql("SELECT count(*) FROM session_storage.sessions WHERE id = $d"), '1', 'the session of the committed heartbeat stays open');
 sleep(4);
 is(sql("SET session.idle_timeout = '3s'; SELECT session.expire_sessions() >= 1"), 't', 'once idle it expires');
 is(sql("SELECT total_bytes_sent FROM session.history WHERE id = $d"), '9',
@@ -163,15 +163,15 @@ is(live_total($g), '107', '... and the heartbeat has no effect');
 # --- the flush -----------------------------------------------------------------------
 $node->append_conf('postgresql.conf', "session.heartbeat_flush_interval = '200ms'");
 $node->reload;
-ok(poll_until($node, 'postgres', "SELECT total_bytes_sent FROM session.sessions WHERE id = $g", '107', 30),
+ok(poll_until($node, 'postgres', "SELECT total_bytes_sent FROM session_storage.sessions WHERE id = $g", '107', 30),
 	'the worker writes the buffered bytes');
-is(sql("SELECT last_comm = session.live_last_comm(id, last_comm) FROM session.sessions WHERE id = $g"),
+is(sql("SELECT last_comm = session.live_last_comm(id, last_comm) FROM session_storage.sessions WHERE id = $g"),
 	't', '... and last_comm');
-is(sql("SELECT recent_bytes_sent FROM session.sessions WHERE id = $g"), '107', '... and recent_bytes_sent');
+is(sql("SELECT recent_bytes_sent FROM session_storage.sessions WHERE id = $g"), '107', '... and recent_bytes_sent');
 is(sql("SELECT flushes > 0 AND flushed_rows > 0 AND used > 0 FROM session.heartbeat_buffer_status()"),
 	't', 'heartbeat_buffer_status counts flushes');
 sql("SELECT session.heartbeat($g, 3)");
-ok(poll_until($node, 'postgres', "SELECT total_bytes_sent FROM session.sessions WHERE id = $g", '110', 30),
+ok(poll_until($node, 'postgres', "SELECT total_bytes_sent FROM session_storage.sessions WHERE id = $g", '110', 30),
 	'a later heartbeat is flushed too (nothing counted twice)');
 is(live_total($g), '110', 'the live total equals the stored one after a flush');
 
@@ -181,7 +181,7 @@ my $standby = PostgreSQL::Test::Cluster->new('hbuf_standby');
 $standby->init_from_backup($node, 'hb', has_streaming => 1);
 $standby->start;
 sql("SELECT session.heartbeat($g, 20)");
-ok(poll_until($node, 'postgres', "SELECT total_bytes_sent FROM session.sessions WHERE id = $g", '130', 30),
+ok(poll_until($node, 'postgres', "SELECT total_bytes_sent FROM session_storage.sessions WHERE id = $g", '130', 30),
 	'flushed on the primary');
 $node->wait_for_catchup($standby);
 is($standby->safe_psql('postgres', "SELECT total_bytes_sent FROM session.active_sessions WHERE id = $g"),
@@ -227,10 +227,10 @@ while (time() - $t0 < 3)
 ($last_beat) = (split /\n/, $last_beat)[-1];
 crash_node($node);
 $node->start;
-is(sql("SELECT count(*) FROM session.sessions WHERE id IN ($list)"), '50',
+is(sql("SELECT count(*) FROM session_storage.sessions WHERE id IN ($list)"), '50',
 	'after kill -9 every open session is there');
 ok(wait_buffering(), 'buffering again after kill -9');
-my $lag = sql("SELECT max($last_beat - extract(epoch FROM last_comm)) FROM session.sessions WHERE id IN ($list)");
+my $lag = sql("SELECT max($last_beat - extract(epoch FROM last_comm)) FROM session_storage.sessions WHERE id IN ($list)");
 ok($lag < 1.5, "last_comm is at most one interval old after kill -9 (lag $lag s)");
 
 # --- a full table --------------------------------------------------------------------
