@@ -344,12 +344,9 @@ LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION session.live_total_bytes(bigint, bigint) IS
 	'total_bytes_sent of an open session including heartbeats not yet written to its row (stored: the row''s value)';
 
-CREATE FUNCTION session.heartbeat_buffer_status(OUT slots integer, OUT used integer,
-												OUT flush_interval_ms integer,
-												OUT last_flush timestamptz, OUT flushes bigint,
-												OUT flushed_rows bigint,
-												OUT table_path_heartbeats bigint)
-RETURNS SETOF record
+CREATE FUNCTION session.heartbeat_buffer_status()
+RETURNS TABLE (slots integer, used integer, flush_interval_ms integer, last_flush timestamptz,
+			   flushes bigint, flushed_rows bigint, table_path_heartbeats bigint)
 AS 'MODULE_PATHNAME', 'session_heartbeat_buffer_status'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED
 ROWS 1;
