@@ -90,8 +90,11 @@ PG_FUNCTION_INFO_V1(session_heartbeat_buffer_status);
 /* Lock stripes, and the partitions of the hash table (powers of two) */
 #define HBUF_STRIPES		64
 #define HBUF_PARTITIONS		64
-/* Sessions per flush statement (and transaction) */
-#define HBUF_FLUSH_BATCH	10000
+/*
+ * Sessions per flush statement (and transaction): a close waits for the
+ * batch being written on its stripe, so batches stay short.
+ */
+#define HBUF_FLUSH_BATCH	2000
 /* locktag_field2 of the stripe locks: "SHBF" */
 #define HBUF_LOCK_CLASS		0x53484246
 

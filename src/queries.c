@@ -260,15 +260,15 @@ SessionPlan query_hbuf_open_ids = {
  * at the next flush); RETURNING says which were written.
  */
 SessionPlan query_hbuf_flush = {
-	"WITH u AS (SELECT * FROM unnest($1::bigint[], $2::timestamptz[],"
-	" $3::bigint[], $4::bigint[]) AS u(id, lc, rb, ad)),"
-	" l AS (SELECT s.id FROM session_storage.sessions s JOIN u ON s.id = u.id"
+	"WITH l AS (SELECT s.id, u.lc, u.rb, u.ad FROM unnest($1::bigint[], $2::timestamptz[],"
+	" $3::bigint[], $4::bigint[]) AS u(id, lc, rb, ad)"
+	" JOIN session_storage.sessions s ON s.id = u.id"
 	" FOR NO KEY UPDATE OF s SKIP LOCKED)"
 	" UPDATE session_storage.sessions s SET"
-	" last_comm = GREATEST(s.last_comm, u.lc),"
-	" recent_bytes_sent = COALESCE(u.rb, s.recent_bytes_sent),"
-	" total_bytes_sent = " SATURATING_ADD("s.total_bytes_sent", "u.ad")
-	" FROM u, l WHERE s.id = u.id AND l.id = u.id"
+	" last_comm = GREATEST(s.last_comm, l.lc),"
+	" recent_bytes_sent = COALESCE(l.rb, s.recent_bytes_sent),"
+	" total_bytes_sent = " SATURATING_ADD("s.total_bytes_sent", "l.ad")
+	" FROM l WHERE s.id = l.id"
 	" RETURNING s.id",
 	4, {INT8ARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, INT8ARRAYOID}, NULL
 };
