@@ -385,33 +385,10 @@ pending_reset(void)
 	live_cache.valid = false;
 }
 
+/* Add one op to the sums of its id. */
 static void
-pending_add_to(HbufOp *op)
+pending_apply(HbufPending *p, HbufOp *op)
 {
-	HbufPending *p;
-	bool		found;
-
-	if (pending == NULL)
-	{
-		HASHCTL		info;
-
-		memset(&info, 0, sizeof(info));
-		info.keysize = sizeof(int64);
-		info.entrysize = sizeof(HbufPending);
-		info.hcxt = pending_cxt;
-		pending = hash_create("session pending heartbeats", 64, &info,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	p = hash_search(pending, &op->id, HASH_ENTER, &found);
-	if (!found)
-	{
-		p->last_comm = 0;
-		p->has_recent = false;
-		p->recent = 0;
-		p->add = 0;
-		p->created = false;
-		p->ended = false;
-	}
 	if (op->kind == OP_CREATE)
 		p->created = true;
 	if (op->kind == OP_END)
@@ -423,6 +400,66 @@ pending_add_to(HbufOp *op)
 	p->recent = op->bytes;
 	p->has_recent = true;
 	p->add = add_saturating(p->add, op->bytes);
+}
+
+/* Keep the sums up to date once they are kept in a hash table. */
+static void
+pending_add_to(HbufOp *op)
+{
+	HbufPending *p;
+	bool		found;
+
+	if (pending == NULL)
+		return;
+	p = hash_search(pending, &op->id, HASH_ENTER, &found);
+	if (!found)
+	{
+		memset(p, 0, sizeof(HbufPending));
+		p->id = op->id;
+	}
+	pending_apply(p, op);
+}
+
+/* Few ops (a single heartbeat's transaction): sums by a scan, no hash table */
+#define PENDING_SCAN_MAX	16
+
+/* This transaction's sums for id, NULL when it did nothing to id */
+static HbufPending *
+pending_find(int64 id)
+{
+	static HbufPending one;
+	bool		found = false;
+
+	if (nops == 0)
+		return NULL;
+	if (pending == NULL && nops <= PENDING_SCAN_MAX)
+	{
+		memset(&one, 0, sizeof(one));
+		one.id = id;
+		for (int i = 0; i < nops; i++)
+		{
+			if (ops[i].id == id)
+			{
+				pending_apply(&one, &ops[i]);
+				found = true;
+			}
+		}
+		return found ? &one : NULL;
+	}
+	if (pending == NULL)
+	{
+		HASHCTL		info;
+
+		memset(&info, 0, sizeof(info));
+		info.keysize = sizeof(int64);
+		info.entrysize = sizeof(HbufPending);
+		info.hcxt = pending_cxt;
+		pending = hash_create("session pending heartbeats", nops, &info,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		for (int i = 0; i < nops; i++)
+			pending_add_to(&ops[i]);
+	}
+	return hash_search(pending, &id, HASH_FIND, NULL);
 }
 
 /* Apply one op to shared memory (at commit: must not fail). */
@@ -587,14 +624,12 @@ hbuf_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		if (keep == nops)
 			return;
 		nops = keep;
-		/* rebuild this transaction's sums without the rolled-back part */
+		/* the sums are made again, without the rolled-back part, when needed */
 		if (pending != NULL)
 		{
 			hash_destroy(pending);
 			pending = NULL;
 		}
-		for (int i = 0; i < nops; i++)
-			pending_add_to(&ops[i]);
 		live_cache.valid = false;
 	}
 }
@@ -742,7 +777,7 @@ find_open(int64 *ids, int n, bool *open)
 static HbufResult
 pending_state(int64 id)
 {
-	HbufPending *p = pending ? hash_search(pending, &id, HASH_FIND, NULL) : NULL;
+	HbufPending *p = pending_find(id);
 
 	if (p != NULL && p->ended)
 		return HBUF_NOT_OPEN;
@@ -959,6 +994,7 @@ live_lookup(int64 id)
 	HbufEntry  *e;
 	TransactionId xid = InvalidTransactionId;
 	int64		sub = 0;
+	HbufPending *p;
 
 	if (live_cache.valid && live_cache.id == id && live_cache.stmt == stmt &&
 		live_cache.nops == nops)
@@ -992,19 +1028,15 @@ live_lookup(int64 id)
 	if (e != NULL && sub != 0 && !flush_visible(xid))
 		live_cache.add = add_saturating(live_cache.add, sub);
 
-	if (pending != NULL)
+	p = pending_find(id);
+	if (p != NULL && p->has_recent)
 	{
-		HbufPending *p = hash_search(pending, &id, HASH_FIND, NULL);
-
-		if (p != NULL && p->has_recent)
-		{
-			live_cache.found = true;
-			if (p->last_comm > live_cache.last_comm)
-				live_cache.last_comm = p->last_comm;
-			live_cache.recent = p->recent;
-			live_cache.has_recent = true;
-			live_cache.add = add_saturating(live_cache.add, p->add);
-		}
+		live_cache.found = true;
+		if (p->last_comm > live_cache.last_comm)
+			live_cache.last_comm = p->last_comm;
+		live_cache.recent = p->recent;
+		live_cache.has_recent = true;
+		live_cache.add = add_saturating(live_cache.add, p->add);
 	}
 	return live_cache.found;
 }

@@ -140,7 +140,9 @@ SessionPlan query_ended_scope = {
  * One batch of expired sessions with id > $5 ($1 idle, $2 clientless idle,
  * $3 max lifetime, in seconds, 0 = off; $4 batch size) among the stripes of
  * the heartbeat buffer in mask $6 (bit id % 64).  SKIP LOCKED: a session
- * that the application holds now is left for the next pass.
+ * that the application holds now is left for the next pass.  The live
+ * last_comm is never older than the stored one, so the stored one is tested
+ * first and the buffer is asked only about sessions idle in their row.
  */
 SessionPlan query_expire = {
 	"WITH v AS ("
@@ -148,8 +150,10 @@ SessionPlan query_expire = {
 	"   THEN 'max_lifetime' ELSE 'timeout' END AS reason"
 	" FROM session_storage.sessions"
 	" WHERE CASE WHEN scope = 'clientless'"
-	"   THEN $2 > 0 AND " LIVE_LAST_COMM " <= " TS_NOW " - " SECONDS(2)
-	"   ELSE ($1 > 0 AND " LIVE_LAST_COMM " <= " TS_NOW " - " SECONDS(1) ")"
+	"   THEN $2 > 0 AND last_comm <= " TS_NOW " - " SECONDS(2)
+	"     AND " LIVE_LAST_COMM " <= " TS_NOW " - " SECONDS(2)
+	"   ELSE ($1 > 0 AND last_comm <= " TS_NOW " - " SECONDS(1)
+	"     AND " LIVE_LAST_COMM " <= " TS_NOW " - " SECONDS(1) ")"
 	"     OR ($3 > 0 AND start_time <= " TS_NOW " - " SECONDS(3) ") END"
 	" AND id > $5 AND (($6 >> (id % 64)::integer) & 1) = 1"
 	" ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED),"
