@@ -790,8 +790,10 @@ HbufResult
 session_hbuf_heartbeat(int64 id, int64 bytes)
 {
 	bool		open;
-	HbufResult	own = pending_state(id);
+	HbufResult	own;
 
+	session_check_installed();
+	own = pending_state(id);
 	if (own != HBUF_BUFFERED)
 		return own;
 	(void) lock_stripe(stripe_of(id), RowExclusiveLock, true);
@@ -824,6 +826,7 @@ session_hbuf_heartbeat_many(int64 *ids, int64 *bytes, int n, int64 *buffered)
 	int			nmissing = 0;
 	int			ntable = 0;
 
+	session_check_installed();
 	*buffered = 0;
 	for (int i = 0; i < n; i++)
 		stripes |= UINT64CONST(1) << stripe_of(ids[i]);

@@ -124,6 +124,18 @@ lookup_extension_owner(void)
 }
 
 /*
+ * Check, as session_spi_connect does, that the installed SQL is this
+ * library's version, for the paths that run no statement (a heartbeat kept
+ * in shared memory).  Cached like the owner.
+ */
+void
+session_check_installed(void)
+{
+	if (!OidIsValid(extension_owner))
+		extension_owner = lookup_extension_owner();
+}
+
+/*
  * Switch to the extension's owner with pinned settings and connect to SPI.
  * session_spi_finish undoes it; an error undoes it by aborting.
  */

@@ -81,6 +81,7 @@ typedef struct SessionSpi
 } SessionSpi;
 
 extern void session_spi_connect(SessionSpi *st);
+extern void session_check_installed(void);
 extern void session_spi_finish(SessionSpi *st);
 
 extern SPIPlanPtr session_plan(SessionPlan *sp);
