@@ -268,13 +268,15 @@ hbuf_shmem_startup(void)
 void
 session_hbuf_init(void)
 {
-	DefineCustomIntVariable("session.heartbeat_slots",
-							gettext_noop("Sessions whose heartbeats the shared-memory buffer can hold (0 disables the buffer)."),
-							gettext_noop("Heartbeats of sessions without a slot write their row."),
-							&session_heartbeat_slots,
-							100000, 0, INT_MAX / 2,
-							PGC_POSTMASTER, 0,
-							NULL, NULL, NULL);
+	/* a postmaster setting can only be defined while preloading */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("session.heartbeat_slots",
+								gettext_noop("Sessions whose heartbeats the shared-memory buffer can hold (0 disables the buffer)."),
+								gettext_noop("Heartbeats of sessions without a slot write their row."),
+								&session_heartbeat_slots,
+								100000, 0, INT_MAX / 2,
+								PGC_POSTMASTER, 0,
+								NULL, NULL, NULL);
 
 	DefineCustomIntVariable("session.heartbeat_flush_interval",
 							gettext_noop("Time between two writes of buffered heartbeats to the sessions table (0 writes every heartbeat through)."),

@@ -156,7 +156,7 @@ void
 session_reaper_main(Datum main_arg)
 {
 	MemoryContext pass_context;
-	TimestampTz next_pass = 0;
+	TimestampTz last_pass = 0;
 	TimestampTz last_flush = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -177,6 +177,7 @@ session_reaper_main(Datum main_arg)
 	{
 		TimestampTz now;
 		TimestampTz flush_interval;
+		TimestampTz next_pass;
 		long		wait_ms;
 
 		CHECK_FOR_INTERRUPTS();
@@ -200,11 +201,13 @@ session_reaper_main(Datum main_arg)
 			proc_exit(0);
 		if (flush_due)
 			last_flush = now;
-		if (now >= next_pass)
+		/* from the last pass, so that a reload to a shorter interval counts at once */
+		if (now >= last_pass + (TimestampTz) session_reaper_interval * USECS_PER_SEC)
 		{
 			run_guarded(checked_pass);
-			next_pass = now + (TimestampTz) session_reaper_interval * USECS_PER_SEC;
+			last_pass = now;
 		}
+		next_pass = last_pass + (TimestampTz) session_reaper_interval * USECS_PER_SEC;
 		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(pass_context);
 
