@@ -154,9 +154,9 @@ is(sql("SELECT total_bytes_sent FROM session.history WHERE id = $d"), '9',
 my $g = sql("SELECT session.open_session('gina', 'p')");
 sql("SELECT session.heartbeat($g, 107)");
 my ($ret, $out, $err) = $node->psql('postgres',
-	"BEGIN; SELECT session.heartbeat($g, 1); PREPARE TRANSACTION 'hb';");
+	"\\set VERBOSITY verbose\nBEGIN; SELECT session.heartbeat($g, 1); PREPARE TRANSACTION 'hb';");
 $node->psql('postgres', "ROLLBACK PREPARED 'hb'");
-like($err, qr/cannot prepare a transaction that buffered heartbeats/,
+like($err, qr/0A000: cannot prepare a transaction that buffered heartbeats/,
 	'PREPARE TRANSACTION after a buffered heartbeat fails (0A000)');
 is(live_total($g), '107', '... and the heartbeat has no effect');
 
