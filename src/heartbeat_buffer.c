@@ -921,6 +921,27 @@ session_hbuf_lock_for_end(int64 id)
 		(void) lock_stripe(stripe_of(id), ShareLock, true);
 }
 
+/*
+ * The stripes of several sessions about to end, in ascending order (the
+ * order batches of heartbeats take them in): ending them one by one, in
+ * another order, could deadlock with a batch.
+ */
+void
+session_hbuf_lock_ids_for_end(const int64 *ids, int n)
+{
+	uint64		stripes = 0;
+
+	if (!hbuf_here())
+		return;
+	for (int i = 0; i < n; i++)
+		stripes |= UINT64CONST(1) << stripe_of(ids[i]);
+	for (int s = 0; s < HBUF_STRIPES; s++)
+	{
+		if (stripes & (UINT64CONST(1) << s))
+			(void) lock_stripe(s, ShareLock, true);
+	}
+}
+
 void
 session_hbuf_lock_all_for_end(void)
 {

@@ -32,6 +32,7 @@ extern void session_hbuf_count_table_path(int64 n);
 /* ending sessions: lock first, then report the ended rows */
 extern void session_hbuf_lock_for_end(int64 id);
 extern void session_hbuf_lock_all_for_end(void);
+extern void session_hbuf_lock_ids_for_end(const int64 *ids, int n);
 extern int64 session_hbuf_lock_for_expiry(void);
 extern void session_hbuf_ended_rows(void);
 extern void session_hbuf_opened(int64 id);

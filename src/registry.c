@@ -114,6 +114,13 @@ enforce_user_limit(const char *username, int64 exclude_id)
 	}
 
 	/*
+	 * The stripes of the heartbeat buffer that the evictions need, all at
+	 * once in ascending order as batches of heartbeats take them, so that
+	 * ending several sessions cannot deadlock with a batch.
+	 */
+	session_hbuf_lock_ids_for_end(ids, evict);
+
+	/*
 	 * A transaction snapshot cannot end a session committed after it was
 	 * taken (it cannot see the row): that is a serialization failure, and
 	 * the application retries the login.

@@ -1,4 +1,4 @@
-# The soak of make stress (test/checks/soak.sh: opens, heartbeats, batches,
+# The soak of make stress (test/reliability/soak.sh: opens, heartbeats, batches,
 # listings, closes, terminations, node shutdowns and expiry from 8 clients)
 # with the heartbeat buffer on: the node's worker serves the soak's own
 # database, so heartbeats are buffered and flushed while everything else
@@ -30,7 +30,7 @@ $node->safe_psql('postgres', 'CREATE EXTENSION session');
 my $root = $ENV{TESTDIR} // '.';
 my ($out, $err) = ('', '');
 my $ok = IPC::Run::run(
-	[ 'bash', "$root/test/checks/soak.sh" ],
+	[ 'bash', "$root/test/reliability/soak.sh" ],
 	'>' => \$out,
 	'2>' => \$err,
 	init => sub {
