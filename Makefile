@@ -40,7 +40,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@
 
 # PGXS defines the recipe (a macro) but no target; pgvector's idiom
-.PHONY: prove_installcheck deps test demo bench stress
+.PHONY: prove_installcheck deps test demo bench stress ha
 prove_installcheck:
 	$(prove_installcheck)
 
@@ -55,3 +55,5 @@ bench:
 	bash test/bench/run.sh
 stress:
 	bash test/scripts/stress.sh
+ha:
+	bash test/ha/run.sh
