@@ -821,7 +821,9 @@ class Scenario:
                   "'probe-node'), clock_timestamp()")[0]
         self.probes.append({"id": probe[0]})
         calls_before = sum(sum(cl.calls.values()) for cl in self.clients)
-        max_id_before = max((i for cl in self.clients for i in cl.opened), default=0)
+        # list() copies a dict in one step, while the clients go on adding to it
+        max_id_before = max((max(list(cl.opened), default=0) for cl in self.clients),
+                            default=0)
         log(f"{label}: {old} -> {new}")
         t_kill = time.time()
         zombie = None
