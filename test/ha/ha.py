@@ -715,6 +715,19 @@ def standby_reads(cluster, primary, secondary, label, some_id):
                          "date_trunc('hour', now()) + interval '1 hour', '1 hour')",
         "connections": "SELECT count(*) FROM session.connections",
     }
+    writes = {
+        "open_session": "SELECT session.open_session('u', 'ha')",
+        "heartbeat(id)": f"SELECT session.heartbeat({some_id}::bigint)",
+        "heartbeat(ids)": f"SELECT session.heartbeat(ARRAY[{some_id}]::bigint[])",
+        "close_session": f"SELECT session.close_session({some_id})",
+    }
+    for what, sql in writes.items():
+        try:
+            q(sdsn, sql)
+            state = "accepted"
+        except psycopg.Error as e:
+            state = e.sqlstate
+        check(state == "25006", f"{label}: {what} on the secondary refused with 25006 ({state})")
     for what, sql in queries.items():
         try:
             on_standby = q(sdsn, sql)
@@ -769,6 +782,11 @@ class Scenario:
         check(sync[0] != "" and sync[1] == "on",
               "setup: commits wait for the secondary (synchronous replication)")
         check(reaper_count(c.dsn("node1")) == 1, "setup: the expiry worker runs on the primary")
+        tuned = tuple(r[0] for r in q(c.dsn("monitor"), "SELECT setting FROM pg_settings WHERE name IN "
+                  "('pgautofailover.primary_demote_timeout', "
+                  "'pgautofailover.node_considered_unhealthy_timeout') ORDER BY name"))
+        check(tuned == ("5000", "10000"),
+              f"setup: the monitor's failure detection is tuned (demote and unhealthy timeouts {tuned})")
 
     def start_clients(self):
         think = 0.02 if self.args.short else 0
