@@ -1031,6 +1031,7 @@ def main():
     if os.geteuid() == 0:
         sys.exit("ha.py: pg_autoctl refuses to run as root; run it as postgres (test/ha/run.sh does)")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
     try:
         Scenario(args).run()
     except Exception as e:  # noqa: BLE001 - reported as a failed check

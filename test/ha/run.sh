@@ -1,61 +1,68 @@
 #!/usr/bin/env bash
-# make ha: session on pg_auto_failover. Installs what is missing (as root), builds and
-# installs the extension, then runs test/ha/ha.py: a monitor and two data nodes on
-# loopback ports in a temporary directory, four clients, three failovers under full
-# load (kill -9 of the primary's postmaster and keeper, a clean `pg_autoctl stop`, a
-# switchover), the checks after each failover and each rejoin, and the figures.
-# Everything is removed afterwards.
+# make ha: session on pg_auto_failover. Installs what is missing (deps.sh, as root),
+# builds and installs the extension, then runs test/ha/ha.py: a monitor and two data
+# nodes on loopback ports in a temporary directory, four clients, three failovers
+# under full load (kill -9 of the primary's postmaster and keeper, a clean
+# `pg_autoctl stop`, a switchover), the checks after each failover and each rejoin,
+# and the figures. Everything is removed afterwards.
 #
 #   bash test/ha/run.sh            the long form (make ha)
-#   bash test/ha/run.sh --short    one failover, light load (make test runs this)
+#   bash test/ha/run.sh --short    one failover, light load (what make test runs,
+#                                  through test/reliability/ha.sh)
 #
 # pg_autoctl refuses to run as root: as root the scenario runs as the postgres OS
-# user in a copy of the work tree. It runs as a child subreaper (see SUBREAPER in
-# test/scripts/cluster.sh) so that a postmaster killed with -9 is reaped instead of
-# lingering as a zombie whose postmaster.pid still looks alive.
+# user in a copy of the tree. It runs under test/scripts/subreaper so that a
+# postmaster killed with -9 is reaped instead of lingering as a zombie whose
+# postmaster.pid still looks alive.
 #
 # Environment: PG_CONFIG, SESSION_HA_PORT (first port tried, default 6500),
 # SESSION_HA_PARENT (where the temporary directory goes, default /tmp),
-# SESSION_TEST_KEEP=1 (keep the temporary directory).
+# SESSION_TEST_KEEP=1 (keep the temporary directory and the copy of the tree).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT" || exit 1
-# shellcheck source=test/scripts/cluster.sh
-source "$ROOT/test/scripts/cluster.sh"
+# shellcheck source=test/scripts/lib.sh
+source test/scripts/lib.sh
 
-PYTHON=/usr/bin/python3    # Debian's, which sees python3-psycopg
-WORK_COPY=
+PYTHON=/usr/bin/python3 # Debian's, which sees python3-psycopg
+WORK=
+CHILD=
 
-# --inner [ARGS]: the scenario itself, already as a non-root user (and a subreaper).
-# Python runs in the background so that this bash stays alive to reap orphans, and
-# INT/TERM are passed on to it (it stops the nodes and removes its directory).
-if [ "${1:-}" = --inner ]; then
-	shift
-	"$PYTHON" "$ROOT/test/ha/ha.py" "$@" &
-	child=$!
-	trap 'kill -TERM $child 2>/dev/null' INT TERM
-	while :; do
-		wait "$child"
-		rc=$?
-		# wait returns early (status > 128) when a trapped signal arrives
-		kill -0 "$child" 2>/dev/null || break
+# The pids of every descendant of process $1.
+# shellcheck disable=SC2317 # called by interrupted, a trap
+descendants() {
+	local f child
+	local -a kids
+	for f in /proc/"$1"/task/*/children; do
+		read -r -a kids <"$f" 2>/dev/null || continue
+		for child in "${kids[@]}"; do
+			echo "$child"
+			descendants "$child"
+		done
 	done
-	exit "$rc"
-fi
+}
 
-# shellcheck disable=SC2317 # invoked by the EXIT trap
+# INT/TERM: passed on to ha.py, which stops the nodes and removes its directory.
+# shellcheck disable=SC2317 # a trap
+interrupted() {
+	local pid
+	for pid in $(descendants "$$"); do
+		case $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) in
+			*test/ha/ha.py*) kill -TERM "$pid" 2>/dev/null ;;
+		esac
+	done
+}
+
+# shellcheck disable=SC2317 # the EXIT trap
 cleanup() {
-	if [ -n "$WORK_COPY" ] && [ "${SESSION_TEST_KEEP:-0}" != 1 ]; then
-		rm -rf "$WORK_COPY"
-	fi
+	[ -z "$WORK" ] || drop_tree_for_postgres "$ROOT" "$WORK"
 }
 trap cleanup EXIT
-trap 'on_signal 130' INT
-trap 'on_signal 143' TERM
+trap interrupted INT TERM
 
-say "dependencies: test/scripts/deps.sh"
-bash test/scripts/deps.sh || exit 1
+say "dependencies: test/scripts/deps.sh test"
+bash test/scripts/deps.sh test || exit 1
 for tool in pg_autoctl "$PYTHON"; do
 	command -v "$tool" >/dev/null || {
 		echo "ha: $tool is missing (test/scripts/deps.sh installs it as root)" >&2
@@ -76,11 +83,16 @@ else
 fi
 
 say "session on pg_auto_failover: monitor + primary + secondary, 4 clients"
-if [ "$(id -u)" -eq 0 ]; then
-	WORK_COPY=$(copy_tree_for_postgres "$ROOT") || exit 1
-	echo "running as postgres in $WORK_COPY"
-	SESSION_PASS_ENV="SESSION_HA_PORT SESSION_HA_PARENT" \
-		run_child run_as_postgres "${SUBREAPER[@]}" bash "$WORK_COPY/test/ha/run.sh" --inner "$@"
-else
-	run_child "${SUBREAPER[@]}" bash "$ROOT/test/ha/run.sh" --inner "$@"
-fi
+clean_pg_env
+WORK=$(tree_for_postgres "$ROOT") || exit 1
+[ "$WORK" = "$ROOT" ] || echo "running as postgres in $WORK"
+# in the background, so that the traps run at once
+as_postgres "$WORK/test/scripts/subreaper" "$PYTHON" "$WORK/test/ha/ha.py" "$@" &
+CHILD=$!
+while :; do
+	wait "$CHILD"
+	rc=$?
+	# wait returns early (status > 128) when a trapped signal arrives
+	kill -0 "$CHILD" 2>/dev/null || break
+done
+exit "$rc"

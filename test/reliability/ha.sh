@@ -5,18 +5,16 @@
 # the checks after each: nothing acknowledged lost, ids and uuids unique, the id
 # sequence continues, last_comm within one heartbeat flush interval, the expiry worker
 # idle on the secondary and resuming on the new primary, reads on the secondary.
-# About 3 minutes. Needs pg_autoctl (test/scripts/deps.sh installs it) and a non-root
-# OS user; ignores the throwaway cluster of make test.
+# About 3 minutes. Needs pg_autoctl and python3-psycopg (deps.sh test installs them)
+# and a non-root OS user; leaves the throwaway cluster of make test alone.
 set -uo pipefail
 
 ROOT=${SESSION_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-# shellcheck source=test/scripts/cluster.sh
-source "$ROOT/test/scripts/cluster.sh"
 
 if ! command -v pg_autoctl >/dev/null; then
-	echo "ha: pg_autoctl is missing: test/scripts/deps.sh installs pg-auto-failover-cli and postgresql-15-auto-failover" >&2
-	echo "0 passed, 1 failed"
+	echo "ha: FAILED: pg_autoctl is missing (deps.sh test installs pg-auto-failover-cli and postgresql-15-auto-failover)" >&2
 	exit 1
 fi
-# a subreaper of its own, so that the postmaster it kills is reaped
-exec "${SUBREAPER[@]}" bash "$ROOT/test/ha/run.sh" --inner --short
+# under a subreaper of its own, so that the postmaster it kills is reaped; the
+# subreaper passes TERM (from make test's timeout) on to ha.py, which cleans up
+exec "$ROOT/test/scripts/subreaper" /usr/bin/python3 "$ROOT/test/ha/ha.py" --short
