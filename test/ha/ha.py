@@ -226,6 +226,7 @@ class Cluster:
         mport, p1, p2 = free_ports(first_port, 3)
         self.ports = {"monitor": mport, "node1": p1, "node2": p2}
         self.keepers = {}        # name -> Popen of `pg_autoctl run`
+        self.groups = []         # process groups of every pg_autoctl started
         self.logs = {}
 
     def pgdata(self, name):
@@ -241,25 +242,33 @@ class Cluster:
                 f"dbname={DBNAME} user={user} target_session_attrs=read-write "
                 f"connect_timeout=2 {extra}")
 
-    def autoctl(self, *args, timeout=300):
-        with open(f"{self.base}/pg_autoctl.log", "a") as out:
-            out.write(f"\n$ pg_autoctl {' '.join(args)}\n")
+    def spawn(self, args, logfile):
+        """Starts a pg_autoctl command in a process group of its own, which shutdown()
+        kills whatever is left of (an interrupted `create` leaves its children)."""
+        with open(logfile, "a") as out:
+            out.write(f"\n$ {' '.join(args)}\n")
             out.flush()
-            r = subprocess.run(["pg_autoctl", *args], env=self.env, stdout=out,
-                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               timeout=timeout)
-        if r.returncode != 0:
+            proc = subprocess.Popen(args, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        self.groups.append(proc.pid)
+        return proc
+
+    def autoctl(self, *args, timeout=300):
+        proc = self.spawn(["pg_autoctl", *args], f"{self.base}/pg_autoctl.log")
+        try:
+            rc = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise
+        if rc != 0:
             self.show_log(f"{self.base}/pg_autoctl.log")
             raise RuntimeError(f"pg_autoctl {args[0]} {args[1] if len(args) > 1 else ''} "
-                               f"exited {r.returncode}")
+                               f"exited {rc}")
 
     def autoctl_start(self, *args):
         """pg_autoctl in the background (for a command that waits, like a switchover)."""
-        with open(f"{self.base}/pg_autoctl.log", "a") as out:
-            out.write(f"\n$ pg_autoctl {' '.join(args)} &\n")
-            out.flush()
-            return subprocess.Popen(["pg_autoctl", *args], env=self.env, stdout=out,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return self.spawn(["pg_autoctl", *args], f"{self.base}/pg_autoctl.log")
 
     def show_log(self, path, n=40):
         try:
@@ -276,11 +285,8 @@ class Cluster:
             f.write(text)
 
     def run(self, name):
-        out = open(f"{self.base}/{name}.keeper.log", "a")
-        self.keepers[name] = subprocess.Popen(
-            ["pg_autoctl", "run", "--pgdata", self.pgdata(name)], env=self.env,
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        out.close()
+        self.keepers[name] = self.spawn(["pg_autoctl", "run", "--pgdata", self.pgdata(name)],
+                                        f"{self.base}/{name}.keeper.log")
 
     def create_monitor(self):
         self.autoctl("create", "monitor", "--pgdata", self.pgdata("monitor"),
@@ -405,6 +411,11 @@ class Cluster:
                     except ProcessLookupError:
                         pass
                 keeper.wait()
+        for pid in self.leftovers():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         for name in ("node1", "node2", "monitor"):
             if os.path.isdir(self.pgdata(name)):
                 for pid in processes_in(self.pgdata(name)):
@@ -412,6 +423,28 @@ class Cluster:
                         os.kill(pid, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
+
+
+    def leftovers(self):
+        """Live processes of the groups of our pg_autoctl commands that are ours: a
+        pg_autoctl or a process of our directory (a group id alone could be reused)."""
+        groups = set(self.groups)
+        out = []
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            pid = int(name)
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    pgid = int(f.read().rsplit(")", 1)[1].split()[2])
+                cwd = os.readlink(f"/proc/{pid}/cwd")
+            except (OSError, ValueError, IndexError):
+                continue
+            line = cmdline(pid)
+            if pgid in groups and alive(pid) and (
+                    "pg_autoctl" in line or self.base in line or cwd.startswith(self.base)):
+                out.append(pid)
+        return out
 
 
 def cmdline(pid):
@@ -1007,6 +1040,9 @@ class Scenario:
             self.figures()
             self.table()
         finally:
+            # a second interrupt must not cut the cleanup short
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             self.stop.set()
             self.pause.resume()
             log("stopping the nodes and the monitor")
@@ -1032,16 +1068,20 @@ def main():
         sys.exit("ha.py: pg_autoctl refuses to run as root; run it as postgres (test/ha/run.sh does)")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+    status = None
     try:
         Scenario(args).run()
     except Exception as e:  # noqa: BLE001 - reported as a failed check
         check(False, f"scenario: {type(e).__name__}: {e}")
+    except SystemExit as e:   # SIGTERM or SIGINT, after the cleanup
+        check(False, "scenario: interrupted")
+        status = e.code
     if FAILURES:
         print("failed:")
         for f in FAILURES:
             print(f"  {f}")
     print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
-    sys.exit(1 if RESULTS["failed"] else 0)
+    sys.exit(status or (1 if RESULTS["failed"] else 0))
 
 
 if __name__ == "__main__":

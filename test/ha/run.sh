@@ -35,7 +35,10 @@ descendants() {
 	local f child
 	local -a kids
 	for f in /proc/"$1"/task/*/children; do
-		read -r -a kids <"$f" 2>/dev/null || continue
+		[ -r "$f" ] || continue
+		kids=()
+		# the file has no final newline: read fills kids and returns 1
+		read -r -a kids <"$f" 2>/dev/null || true
 		for child in "${kids[@]}"; do
 			echo "$child"
 			descendants "$child"
@@ -48,8 +51,8 @@ descendants() {
 interrupted() {
 	local pid
 	for pid in $(descendants "$$"); do
-		case $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) in
-			*test/ha/ha.py*) kill -TERM "$pid" 2>/dev/null ;;
+		case $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") in
+			"$PYTHON "*test/ha/ha.py*) kill -TERM "$pid" 2>/dev/null ;;
 		esac
 	done
 }
