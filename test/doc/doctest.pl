@@ -54,7 +54,8 @@ for (my $i = 0; $i < @lines; $i++)
 	{
 		push @sessions, $block;
 	}
-	elsif (grep { /^\(\d+ rows?\)$/ || /^-+(\+-+)+$/ } @body)
+	elsif (!grep({ /^\s*(`{3,}|~{3,})/ } @body)    # not a block that shows a block
+		&& grep { /^\(\d+ rows?\)$/ || /^-+(\+-+)+$/ } @body)
 	{
 		push @unchecked, $block;
 	}
