@@ -143,7 +143,7 @@ SELECT count(*) AS orders_exported FROM orders;
 INSERT INTO export_log (what) VALUES ('exported 2 orders');
 RESET ROLE;
 \echo '-- the administrator sees, in session.connections, which user each connection acts for'
-SELECT application_name, user_context, session_id
+SELECT datname, application_name, user_context, session_id
 FROM session.connections
 WHERE pid = pg_backend_pid();
 COMMIT;
@@ -210,7 +210,9 @@ SELECT id, username, project, scope, node, end_reason, duration
 FROM session.history
 ORDER BY end_time, id;
 SELECT end_reason, count(*) FROM session.history GROUP BY end_reason ORDER BY end_reason;
-\echo '-- peak concurrency per project today: the most sessions open at one moment'
-SELECT project, peak_sessions, distinct_users
-FROM session.concurrency(date_trunc('day', now()), date_trunc('day', now()) + interval '1 day', '1 day')
-ORDER BY project NULLS LAST;
+\echo '-- peak concurrency per project and hour over the last three hours: the most sessions'
+\echo '-- open at one moment; buckets start on the hour, and include_empty gives the hours'
+\echo '-- without sessions a row of zeros (a point for every bucket of a time-series panel)'
+SELECT bucket_start, project, peak_sessions, distinct_users
+FROM session.concurrency(now() - interval '3 hours', now(), '1 hour', include_empty => true)
+ORDER BY bucket_start, project;
