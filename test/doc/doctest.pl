@@ -189,5 +189,10 @@ for my $b (@unchecked)
 	print "note    $file:$b->{line} ($b->{heading}) shows query output "
 	  . "but is not a psql session (first line \"=> \"): not checked\n";
 }
+if (!@sessions)
+{
+	print "FAILED  $file has no psql session (a fenced block whose first line starts with \"=> \")\n";
+	$failed++;
+}
 print "$passed passed, $failed failed\n";
 exit($failed ? 1 : 0);
