@@ -46,7 +46,13 @@ $node->safe_psql('postgres', 'CREATE EXTENSION session; CREATE EXTENSION amcheck
 # Create the daily partitions now, not under load: attaching the partition of
 # the current day while sessions are being ended makes those ends fail (see
 # 007_partition_attach.pl).
-$node->safe_psql('postgres', 'SELECT session.expire_sessions()');
+# The worker may hold the history for a moment (partition creation never
+# waits for it), so call until today's partition is there.
+ok( poll_until(
+		$node, 'postgres',
+		"SELECT session.expire_sessions() >= 0 AND to_regclass('session_storage.ended_sessions_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD')) IS NOT NULL",
+		't', 30),
+	"today's history partition exists before the load starts");
 
 my $workdir = PostgreSQL::Test::Utils::tempdir;
 my %acked_open;     # id => tag
