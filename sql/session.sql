@@ -791,6 +791,66 @@ END
 $comments$;
 
 -------------------------------------------------------------------------------
+-- Events
+--
+-- The event log: one row per open, close, expiry, termination, eviction and
+-- user change, written in the transaction that made the change.  Readers
+-- never see the table; they call session.events_since(), which returns
+-- events in event_id order and never skips one that commits late (see
+-- src/events.c).  The background worker removes events older than
+-- session.event_retention.
+-------------------------------------------------------------------------------
+
+CREATE SEQUENCE session_storage.events_event_id_seq AS bigint;
+
+CREATE TABLE session_storage.events (
+	event_id			bigint NOT NULL DEFAULT pg_catalog.nextval('session_storage.events_event_id_seq'),
+	event_time			timestamptz NOT NULL,
+	event				text NOT NULL,
+	id					bigint NOT NULL,
+	uuid				uuid NOT NULL,
+	username			text NOT NULL,
+	project				text,
+	node				text,
+	scope				text NOT NULL,
+	reason				text,
+	CONSTRAINT events_pkey PRIMARY KEY (event_id)
+);
+
+ALTER SEQUENCE session_storage.events_event_id_seq OWNED BY session_storage.events.event_id;
+
+-- a consumer's cursor (the last event_id it read) stays valid across a dump and restore
+SELECT pg_catalog.pg_extension_config_dump('session_storage.events', '');
+SELECT pg_catalog.pg_extension_config_dump('session_storage.events_event_id_seq', '');
+
+COMMENT ON TABLE session_storage.events IS
+	'The event log, read with session.events_since(); rows older than session.event_retention are removed by the background worker';
+COMMENT ON SEQUENCE session_storage.events_event_id_seq IS 'Source of event ids; never reused.';
+COMMENT ON COLUMN session_storage.events.event_id IS 'Position in the log: the cursor of events_since';
+COMMENT ON COLUMN session_storage.events.event_time IS 'When the change happened (the start of its statement)';
+COMMENT ON COLUMN session_storage.events.event IS 'open, close, expire, terminate, evict or user';
+COMMENT ON COLUMN session_storage.events.id IS 'The session''s numerical identifier';
+COMMENT ON COLUMN session_storage.events.uuid IS 'The session''s uuid';
+COMMENT ON COLUMN session_storage.events.username IS 'The user after the change; ''Unauthenticated'' if nobody is logged in';
+COMMENT ON COLUMN session_storage.events.project IS 'The session''s project';
+COMMENT ON COLUMN session_storage.events.node IS 'The application node that owns the session';
+COMMENT ON COLUMN session_storage.events.scope IS 'The session''s scope';
+COMMENT ON COLUMN session_storage.events.reason IS 'The end reason (close, expire, terminate, evict); login or logout (user); NULL (open)';
+
+CREATE FUNCTION session.events_since(after_event_id bigint DEFAULT 0, max_rows integer DEFAULT 1000)
+RETURNS TABLE (event_id bigint, event_time timestamptz, event text, id bigint, uuid uuid,
+			   username text, project text, node text, scope text, reason text)
+AS 'MODULE_PATHNAME', 'session_events_since'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+ROWS 1000;
+
+COMMENT ON FUNCTION session.events_since(bigint, integer) IS
+	'Events after after_event_id, at most max_rows, in event_id order; pass the last event_id read to get the next ones (needs shared_preload_libraries = ''session'')';
+
+REVOKE ALL ON FUNCTION session.events_since(bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION session.events_since(bigint, integer) TO session_reader;
+
+-------------------------------------------------------------------------------
 -- Privileges
 -------------------------------------------------------------------------------
 

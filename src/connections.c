@@ -11,8 +11,6 @@
 
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "port/atomics.h"
-#include "storage/backendid.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -27,7 +25,6 @@ PG_FUNCTION_INFO_V1(session_backend_contexts);
 typedef struct BackendContextSlot
 {
 	slock_t		mutex;
-	bool		listening;		/* has run LISTEN session_events */
 	int			pid;			/* 0: free */
 	int64		session_id;		/* 0: none */
 	char		user_context[CONTEXT_BYTES];
@@ -35,7 +32,6 @@ typedef struct BackendContextSlot
 
 typedef struct BackendContexts
 {
-	pg_atomic_uint32 listeners;	/* slots with listening set */
 	int			nslots;
 	BackendContextSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } BackendContexts;
@@ -74,11 +70,9 @@ contexts_shmem_startup(void)
 	if (!found)
 	{
 		contexts->nslots = MaxBackends;
-		pg_atomic_init_u32(&contexts->listeners, 0);
 		for (int i = 0; i < MaxBackends; i++)
 		{
 			SpinLockInit(&contexts->slots[i].mutex);
-			contexts->slots[i].listening = false;
 			contexts->slots[i].pid = 0;
 			contexts->slots[i].session_id = 0;
 			contexts->slots[i].user_context[0] = '\0';
@@ -101,29 +95,25 @@ session_connections_init(void)
 static BackendContextSlot *
 my_slot(void)
 {
-	if (contexts == NULL || MyBackendId == InvalidBackendId ||
-		MyBackendId > contexts->nslots)
+	int			slot = SESSION_MY_SLOT;
+
+	if (contexts == NULL || slot < 0 || slot >= contexts->nslots)
 		return NULL;
-	return &contexts->slots[MyBackendId - 1];
+	return &contexts->slots[slot];
 }
 
 static void
 clear_my_slot(int code, Datum arg)
 {
 	BackendContextSlot *slot = my_slot();
-	bool		was_listening;
 
 	if (slot == NULL)
 		return;
 	SpinLockAcquire(&slot->mutex);
-	was_listening = slot->listening;
-	slot->listening = false;
 	slot->pid = 0;
 	slot->session_id = 0;
 	slot->user_context[0] = '\0';
 	SpinLockRelease(&slot->mutex);
-	if (was_listening)
-		pg_atomic_fetch_sub_u32(&contexts->listeners, 1);
 }
 
 static void
@@ -134,40 +124,6 @@ ensure_exit_callback(void)
 		on_shmem_exit(clear_my_slot, (Datum) 0);
 		exit_callback_registered = true;
 	}
-}
-
-/*
- * This backend ran LISTEN session_events.  Counted until it exits (even if
- * it unlistens or rolls back): a stale count only costs a notification.
- */
-void
-session_connections_mark_listening(void)
-{
-	BackendContextSlot *slot = my_slot();
-	bool		was_listening;
-
-	if (slot == NULL)
-		return;
-	ensure_exit_callback();
-	SpinLockAcquire(&slot->mutex);
-	was_listening = slot->listening;
-	slot->listening = true;
-	slot->pid = MyProcPid;
-	SpinLockRelease(&slot->mutex);
-	if (!was_listening)
-		pg_atomic_fetch_add_u32(&contexts->listeners, 1);
-}
-
-/*
- * Could anyone receive session_events?  Always true without the shared
- * table (library not preloaded), since then nobody keeps count.
- */
-bool
-session_connections_maybe_listened(void)
-{
-	if (contexts == NULL)
-		return true;
-	return pg_atomic_read_u32(&contexts->listeners) > 0;
 }
 
 /*

@@ -1,30 +1,254 @@
 /*-------------------------------------------------------------------------
  *
  * events.c
- *	  NOTIFY session_events with a JSON payload.  Notifications are queued
- *	  in the caller's transaction and delivered at commit, so nothing is sent
- *	  for a transaction that rolls back.
+ *	  The event log: every open, close, expiry, termination, eviction and
+ *	  user change is a row of session_storage.events, written in the
+ *	  caller's transaction (so it commits or rolls back with the change),
+ *	  and read by session_reader with session.events_since(after_event_id).
+ *	  NOTIFY session_events carries no data: it only wakes readers up, so a
+ *	  role that may not read the log learns nothing from it, and a forged
+ *	  notification only makes a reader find nothing new.
  *
- *	  NOTIFY serializes the commits of every notifying transaction of the
- *	  database, so when the library is preloaded a utility hook counts the
- *	  backends that ran LISTEN session_events, and nothing is queued while
- *	  there are none.
+ *	  Event ids come from a sequence, so they are handed out in call order,
+ *	  not commit order: event 11 may commit while event 10 is still in
+ *	  progress.  A reader that moved its cursor past 11 would never see 10.
+ *	  So events_since returns only ids below every id that a transaction in
+ *	  progress may still commit:
+ *
+ *	  - before its first event a transaction publishes a floor in shared
+ *		memory, a number no greater than any id it will get (one more than
+ *		the highest id handed out so far), and clears it once its commit is
+ *		visible (or it aborted);
+ *	  - a reader reads the highest id handed out (M), then every published
+ *		floor (F), then takes its snapshot, and returns what it sees of
+ *		(after, min(M, F - 1)].
+ *
+ *	  An id at or below that bound is either visible in the snapshot, or
+ *	  belongs to a transaction that aborted: a transaction whose floor the
+ *	  reader did not see either had committed before the snapshot, or got
+ *	  its ids after the reader read M.  The price is that a transaction
+ *	  that writes an event and stays open holds later events back until it
+ *	  ends.  This needs the shared memory of a preloaded library.
+ *
+ *	  NOTIFY makes the commits of every notifying transaction of a database
+ *	  wait for each other, so it is sent only while a member of
+ *	  session_reader listens: the LISTEN hook counts them, and refuses
+ *	  LISTEN session_events to every other role.
  *
  *-------------------------------------------------------------------------
  */
 #include "session.h"
 
+#include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "commands/async.h"
-#include "lib/stringinfo.h"
-#include "utils/builtins.h"
-#include "utils/json.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "port/atomics.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 
-#define SESSION_EVENT_CHANNEL "session_events"
+PG_FUNCTION_INFO_V1(session_events_since);
+
+#define SESSION_EVENT_CHANNEL	"session_events"
+#define SESSION_READER_ROLE		"session_reader"
+#define EVENTS_MAX_ROWS			1000000
+#define EVENTS_PURGE_BATCH		10000
+
+/* The columns of an event after event_id and event_time */
+#define EVENT_COLUMNS "event, id, uuid, username, project, node, scope, reason"
+
+typedef struct EventShared
+{
+	pg_atomic_uint64 last_event_id; /* an id handed out, the highest seen */
+	pg_atomic_uint32 reader_listeners;	/* backends of session_reader that LISTEN */
+	int			nslots;
+	pg_atomic_uint64 floors[FLEXIBLE_ARRAY_MEMBER]; /* per backend; 0: none */
+} EventShared;
+
+static EventShared *events_shared = NULL;
+static bool floor_published = false;
+static bool listener_counted = false;
+static bool exit_registered = false;
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static SessionPlan insert_one_plan = {
+	"INSERT INTO session_storage.events (event_time, " EVENT_COLUMNS ") "
+	"VALUES (pg_catalog.statement_timestamp(), $1, $2, $3, $4, $5, $6, $7, $8) "
+	"RETURNING event_id",
+	8, {TEXTOID, INT8OID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
+};
+
+static SessionPlan insert_rows_plan = {
+	"WITH i AS (INSERT INTO session_storage.events (event_time, " EVENT_COLUMNS ") "
+	"SELECT pg_catalog.statement_timestamp(), $1, u.* FROM ROWS FROM ("
+	"pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::uuid[]), "
+	"pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[]), "
+	"pg_catalog.unnest($7::text[]), pg_catalog.unnest($8::text[])) AS u "
+	"RETURNING event_id) SELECT pg_catalog.max(event_id) FROM i",
+	8, {TEXTOID, INT8ARRAYOID, UUIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, TEXTARRAYOID}, NULL
+};
+
+static SessionPlan since_plan = {
+	"SELECT event_id, event_time, " EVENT_COLUMNS " FROM session_storage.events "
+	"WHERE event_id > $1 AND event_id <= $2 ORDER BY event_id LIMIT $3",
+	3, {INT8OID, INT8OID, INT4OID}, NULL
+};
+
+static SessionPlan last_id_plan = {
+	"SELECT CASE WHEN is_called THEN last_value ELSE 0 END "
+	"FROM session_storage.events_event_id_seq",
+	0, {0}, NULL
+};
+
+/*
+ * Events are appended in id order, so the oldest are first in the primary
+ * key: everything below the first event younger than the cutoff goes, a
+ * batch at a time.  Deleting takes no lock that writers or readers wait for.
+ */
+static SessionPlan purge_plan = {
+	"DELETE FROM session_storage.events WHERE event_id IN ("
+	" SELECT event_id FROM session_storage.events WHERE event_id < pg_catalog.coalesce("
+	"  (SELECT event_id FROM session_storage.events WHERE event_time >= $1"
+	"   ORDER BY event_id LIMIT 1), 9223372036854775807)"
+	" ORDER BY event_id LIMIT $2)",
+	2, {TIMESTAMPTZOID, INT4OID}, NULL
+};
+
+/* ---------------------------------------------------------------------
+ * Shared memory
+ * ---------------------------------------------------------------------
+ */
+
+static Size
+events_shmem_size(void)
+{
+	return add_size(offsetof(EventShared, floors),
+					mul_size(MaxBackends, sizeof(pg_atomic_uint64)));
+}
+
+static void
+events_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(events_shmem_size());
+}
+
+static void
+events_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	events_shared = ShmemInitStruct("session events", events_shmem_size(), &found);
+	if (!found)
+	{
+		pg_atomic_init_u64(&events_shared->last_event_id, 0);
+		pg_atomic_init_u32(&events_shared->reader_listeners, 0);
+		events_shared->nslots = MaxBackends;
+		for (int i = 0; i < MaxBackends; i++)
+			pg_atomic_init_u64(&events_shared->floors[i], 0);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+static pg_atomic_uint64 *
+my_floor(void)
+{
+	int			slot = SESSION_MY_SLOT;
+
+	if (events_shared == NULL || slot < 0 || slot >= events_shared->nslots)
+		return NULL;
+	return &events_shared->floors[slot];
+}
+
+static void
+clear_floor(void)
+{
+	pg_atomic_uint64 *floor = my_floor();
+
+	if (floor_published && floor != NULL)
+		pg_atomic_write_u64(floor, 0);
+	floor_published = false;
+}
+
+/* Runs after the commit is visible to new snapshots, or after an abort. */
+static void
+events_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			clear_floor();
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			/* a prepared transaction would hold its floor with nobody to clear it */
+			if (floor_published)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction that has written session events")));
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+events_backend_exit(int code, Datum arg)
+{
+	clear_floor();
+	if (listener_counted && events_shared != NULL)
+		pg_atomic_fetch_sub_u32(&events_shared->reader_listeners, 1);
+	listener_counted = false;
+}
+
+static void
+ensure_exit_callback(void)
+{
+	if (!exit_registered)
+	{
+		on_shmem_exit(events_backend_exit, (Datum) 0);
+		exit_registered = true;
+	}
+}
+
+/* Raise the highest handed-out id to at least id. */
+static void
+note_event_id(uint64 id)
+{
+	uint64		seen;
+
+	if (events_shared == NULL)
+		return;
+	seen = pg_atomic_read_u64(&events_shared->last_event_id);
+	while (seen < id &&
+		   !pg_atomic_compare_exchange_u64(&events_shared->last_event_id, &seen, id))
+		;
+}
+
+/* ---------------------------------------------------------------------
+ * LISTEN
+ * ---------------------------------------------------------------------
+ */
 
 static void
 events_process_utility(PlannedStmt *pstmt, const char *queryString,
@@ -36,7 +260,22 @@ events_process_utility(PlannedStmt *pstmt, const char *queryString,
 
 	if (IsA(stmt, ListenStmt) &&
 		strcmp(((ListenStmt *) stmt)->conditionname, SESSION_EVENT_CHANNEL) == 0)
-		session_connections_mark_listening();
+	{
+		Oid			reader = get_role_oid(SESSION_READER_ROLE, true);
+
+		if (!OidIsValid(reader) || !has_privs_of_role(GetUserId(), reader))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to listen on channel \"%s\"", SESSION_EVENT_CHANNEL),
+					 errdetail("Only members of %s receive session events.", SESSION_READER_ROLE)));
+		/* counted until the backend exits: a stale count only costs a wake-up */
+		if (!listener_counted && events_shared != NULL)
+		{
+			ensure_exit_callback();
+			pg_atomic_fetch_add_u32(&events_shared->reader_listeners, 1);
+			listener_counted = true;
+		}
+	}
 
 	if (prev_process_utility)
 		prev_process_utility(pstmt, queryString, readOnlyTree, context,
@@ -49,78 +288,238 @@ events_process_utility(PlannedStmt *pstmt, const char *queryString,
 void
 session_events_init(void)
 {
+	RegisterXactCallback(events_xact_callback, NULL);
 	if (!process_shared_preload_libraries_in_progress)
 		return;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = events_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = events_shmem_startup;
 	prev_process_utility = ProcessUtility_hook;
 	ProcessUtility_hook = events_process_utility;
 }
 
-static void
-append_field(StringInfo buf, const char *key, const char *value)
-{
-	appendStringInfo(buf, ",\"%s\":", key);
-	if (value == NULL)
-		appendStringInfoString(buf, "null");
-	else
-		escape_json(buf, value);
-}
+/* ---------------------------------------------------------------------
+ * Writing events
+ * ---------------------------------------------------------------------
+ */
 
 /*
- * Would an event be sent now?  Callers check it before preparing a payload,
- * so the write path does no event work while nobody listens.
+ * Are events written now?  Callers check it before gathering what an
+ * event needs, so the write path does no event work with session.notify off.
  */
 bool
 session_events_wanted(void)
 {
-	return session_notify && session_connections_maybe_listened();
+	return session_notify;
 }
 
-void
-session_notify_event(const char *event, int64 id, const char *username,
-					 const char *project, const char *node, const char *reason)
+/* Before the first event of the transaction gets its id: publish the floor. */
+static void
+before_insert(void)
 {
-	StringInfoData buf;
+	pg_atomic_uint64 *floor = my_floor();
+
+	if (floor != NULL && !floor_published)
+	{
+		ensure_exit_callback();
+		pg_atomic_write_u64(floor, pg_atomic_read_u64(&events_shared->last_event_id) + 1);
+		floor_published = true;
+		pg_memory_barrier();
+	}
+	/* queued until commit, dropped on rollback, merged with its duplicates */
+	if (events_shared != NULL &&
+		pg_atomic_read_u32(&events_shared->reader_listeners) > 0)
+		Async_Notify(SESSION_EVENT_CHANNEL, "");
+}
+
+static inline Datum
+text_or_null(const char *s, char *null)
+{
+	*null = s ? ' ' : 'n';
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+/* Log one event.  The caller has an SPI connection. */
+void
+session_event_log(const char *event, int64 id, Datum uuid, const char *username,
+				  const char *project, const char *node, const char *scope,
+				  const char *reason)
+{
+	Datum		values[8];
+	char		nulls[8];
+	bool		isnull;
 
 	if (!session_events_wanted())
 		return;
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = CStringGetTextDatum(event);
+	values[1] = Int64GetDatum(id);
+	values[2] = uuid;
+	values[3] = text_or_null(username, &nulls[3]);
+	values[4] = text_or_null(project, &nulls[4]);
+	values[5] = text_or_null(node, &nulls[5]);
+	values[6] = text_or_null(scope, &nulls[6]);
+	values[7] = text_or_null(reason, &nulls[7]);
 
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "{\"event\":");
-	escape_json(&buf, event);
-	appendStringInfo(&buf, ",\"id\":" INT64_FORMAT, id);
-	append_field(&buf, "username", username);
-	append_field(&buf, "project", project);
-	append_field(&buf, "node", node);
-	append_field(&buf, "reason", reason);
-	appendStringInfoChar(&buf, '}');
-
-	Async_Notify(SESSION_EVENT_CHANNEL, buf.data);
-	pfree(buf.data);
+	before_insert();
+	session_exec(&insert_one_plan, values, nulls, false, 0);
+	note_event_id(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											  SPI_tuptable->tupdesc, 1, &isnull)));
 }
 
 /*
  * One event per row of the current SPI result, whose columns are
- * (id, uuid, username, project, node, scope, end_reason).
+ * (id, uuid, username, project, node, scope, end_reason).  The caller has
+ * an SPI connection.
  */
 void
-session_notify_ended_rows(const char *event)
+session_event_log_rows(const char *event)
 {
+	static const Oid types[7] = {INT8OID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	SPITupleTable *tt = SPI_tuptable;
+	int			n = (int) SPI_processed;
+	Datum		values[8];
+	Datum	   *cols[7];
+	bool	   *colnulls[7];
+	bool		isnull;
+	Datum		max_id;
 
-	if (tt == NULL || !session_events_wanted())
+	if (tt == NULL || n == 0 || !session_events_wanted())
 		return;
 
-	for (uint64 i = 0; i < SPI_processed; i++)
+	for (int c = 0; c < 7; c++)
 	{
-		HeapTuple	tup = tt->vals[i];
-		TupleDesc	desc = tt->tupdesc;
-		bool		isnull;
-		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-
-		session_notify_event(event, id,
-							 SPI_getvalue(tup, desc, 3),
-							 SPI_getvalue(tup, desc, 4),
-							 SPI_getvalue(tup, desc, 5),
-							 SPI_getvalue(tup, desc, 7));
+		cols[c] = palloc(sizeof(Datum) * n);
+		colnulls[c] = palloc(sizeof(bool) * n);
 	}
+	for (int i = 0; i < n; i++)
+		for (int c = 0; c < 7; c++)
+			cols[c][i] = SPI_getbinval(tt->vals[i], tt->tupdesc, c + 1, &colnulls[c][i]);
+
+	values[0] = CStringGetTextDatum(event);
+	for (int c = 0; c < 7; c++)
+	{
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+		int			dims[1] = {n};
+		int			lbs[1] = {1};
+
+		get_typlenbyvalalign(types[c], &typlen, &typbyval, &typalign);
+		values[c + 1] = PointerGetDatum(construct_md_array(cols[c], colnulls[c], 1, dims, lbs,
+														   types[c], typlen, typbyval, typalign));
+	}
+
+	before_insert();
+	session_exec(&insert_rows_plan, values, NULL, false, 0);
+	max_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+		note_event_id(DatumGetInt64(max_id));
+}
+
+/* ---------------------------------------------------------------------
+ * Reading and retention
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * The highest event id a reader may return now (see the header comment).
+ * The caller has an SPI connection and takes its snapshot afterwards.
+ */
+static int64
+event_horizon(void)
+{
+	uint64		upper = pg_atomic_read_u64(&events_shared->last_event_id);
+
+	if (upper == 0)
+	{
+		/* nothing written since the server started: ask the sequence */
+		bool		isnull;
+
+		session_exec(&last_id_plan, NULL, NULL, true, 1);
+		upper = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+		note_event_id(upper);
+	}
+	pg_memory_barrier();
+	for (int i = 0; i < events_shared->nslots; i++)
+	{
+		uint64		floor = pg_atomic_read_u64(&events_shared->floors[i]);
+
+		if (floor != 0 && floor <= upper)
+			upper = floor - 1;
+	}
+	pg_memory_barrier();
+	return (int64) upper;
+}
+
+Datum
+session_events_since(PG_FUNCTION_ARGS)
+{
+	SessionSpi	spi;
+	int64		after;
+	int32		max_rows;
+	int64		upper;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	session_require_arg(fcinfo, 0, "after_event_id");
+	session_require_arg(fcinfo, 1, "max_rows");
+	after = PG_GETARG_INT64(0);
+	max_rows = PG_GETARG_INT32(1);
+	if (max_rows < 1 || max_rows > EVENTS_MAX_ROWS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_rows must be between 1 and %d", EVENTS_MAX_ROWS)));
+	if (events_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("session.events_since needs the session library preloaded"),
+				 errhint("Add session to shared_preload_libraries.")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	session_spi_connect(&spi);
+	upper = event_horizon();
+	if (upper > after)
+	{
+		values[0] = Int64GetDatum(after);
+		values[1] = Int64GetDatum(upper);
+		values[2] = Int32GetDatum(max_rows);
+		/* a snapshot taken after the horizon, whatever the isolation level */
+		PushActiveSnapshot(GetLatestSnapshot());
+		session_exec_into_result(fcinfo, &since_plan, values, nulls);
+		PopActiveSnapshot();
+	}
+	session_spi_finish(&spi);
+	return (Datum) 0;
+}
+
+/*
+ * Delete the events older than session.event_retention (the background
+ * worker calls it in a transaction of its own, with an SPI connection).
+ */
+void
+session_events_apply_retention(void)
+{
+	Datum		values[2];
+	int64		removed = 0;
+	int			n;
+
+	if (session_event_retention <= 0)
+		return;
+	values[0] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp() -
+									(TimestampTz) session_event_retention * USECS_PER_SEC);
+	values[1] = Int32GetDatum(EVENTS_PURGE_BATCH);
+	do
+	{
+		CHECK_FOR_INTERRUPTS();
+		n = session_exec(&purge_plan, values, NULL, false, 0);
+		removed += n;
+	} while (n == EVENTS_PURGE_BATCH);
+
+	if (removed > 0)
+		ereport(DEBUG1,
+				(errcode(ERRCODE_SUCCESSFUL_COMPLETION),
+				 errmsg("session reaper removed " INT64_FORMAT " events", removed)));
 }

@@ -68,7 +68,7 @@ expire_batch(int64 *after)
 		if (id > *after)
 			*after = id;
 	}
-	session_notify_ended_rows("expire");
+	session_event_log_rows("expire");
 	return n;
 }
 

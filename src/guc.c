@@ -21,6 +21,7 @@ int			session_max_sessions_per_user = 0;
 int			session_limit_policy = SESSION_LIMIT_REJECT;
 int			session_history_retention = 0;
 bool		session_notify = true;
+int			session_event_retention = 24 * 60 * 60;
 
 static const struct config_enum_entry limit_policy_options[] = {
 	{"reject", SESSION_LIMIT_REJECT, false},
@@ -98,10 +99,18 @@ session_guc_init(void)
 							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("session.notify",
-							 gettext_noop("Sends NOTIFY session_events for every open, close, expiry, termination and user change."),
-							 NULL,
+							 gettext_noop("Logs an event for every open, close, expiry, termination, eviction and user change, and wakes up listeners of session_events."),
+							 gettext_noop("Off: no event is written (session.events_since returns none for that time)."),
 							 &session_notify,
 							 true,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("session.event_retention",
+							gettext_noop("Events older than this are removed from the event log by the background worker (0 keeps them forever)."),
+							NULL,
+							&session_event_retention,
+							24 * 60 * 60, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
 }

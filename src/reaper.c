@@ -107,6 +107,8 @@ reaper_pass(void)
 				 errmsg("session reaper expired " INT64_FORMAT " sessions", expired)));
 	if (session_history_retention > 0)
 		run_in_transaction(purge_step);
+	if (session_event_retention > 0)
+		run_in_transaction(session_events_apply_retention);
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }

@@ -191,8 +191,10 @@ open_common(text *username, text *project, Datum address, bool address_null,
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	session_hbuf_opened(id);
 	if (session_events_wanted())
-		session_notify_event("open", id, user, project ? text_to_cstring(project) : NULL,
-							 node ? text_to_cstring(node) : NULL, NULL);
+		session_event_log("open", id,
+						  SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull),
+						  user, project ? text_to_cstring(project) : NULL,
+						  node ? text_to_cstring(node) : NULL, scope, NULL);
 	session_spi_finish(&spi);
 	return id;
 }
@@ -257,10 +259,15 @@ session_set_session_user(PG_FUNCTION_ARGS)
 	if (session_exec(&query_set_user, values, NULL, false, 0) == 0)
 		session_not_found(id);
 	if (session_events_wanted())
-		session_notify_event("user", id, user,
-							 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4),
-							 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5),
-							 authenticated ? "login" : "logout");
+	{
+		HeapTuple	row = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		session_event_log("user", id, SPI_getbinval(row, desc, 2, &isnull), user,
+						  SPI_getvalue(row, desc, 4), SPI_getvalue(row, desc, 5),
+						  SPI_getvalue(row, desc, 6), authenticated ? "login" : "logout");
+	}
 	session_spi_finish(&spi);
 	PG_RETURN_VOID();
 }
@@ -443,7 +450,7 @@ session_end_session(int64 session_id, const char *reason, const char *event,
 					 values, NULL, false, 0) > 0)
 	{
 		session_hbuf_ended_rows();
-		session_notify_ended_rows(event);
+		session_event_log_rows(event);
 		return true;
 	}
 
@@ -537,7 +544,7 @@ session_close_node_sessions(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 		n = session_exec_nestloop(&query_end_node, values, NULL);
 		session_hbuf_ended_rows();
-		session_notify_ended_rows("close");
+		session_event_log_rows("close");
 		total += n;
 	} while (n == SESSION_END_BATCH);
 	session_spi_finish(&spi);

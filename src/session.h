@@ -41,6 +41,7 @@ extern int	session_max_sessions_per_user;
 extern int	session_limit_policy;
 extern int	session_history_retention;	/* seconds, 0 = keep */
 extern bool session_notify;
+extern int	session_event_retention;	/* seconds, 0 = keep */
 
 typedef enum SessionLimitPolicy
 {
@@ -92,12 +93,14 @@ extern int	session_exec_nestloop(SessionPlan *sp, Datum *values, const char *nul
 extern void session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
 									 Datum *values, const bool *nulls);
 
-/* events.c: NOTIFY session_events */
+/* events.c: the event log */
 extern bool session_events_wanted(void);
-extern void session_notify_event(const char *event, int64 id, const char *username,
-								 const char *project, const char *node,
-								 const char *reason);
-extern void session_notify_ended_rows(const char *event);
+extern void session_event_log(const char *event, int64 id, Datum uuid,
+							  const char *username, const char *project,
+							  const char *node, const char *scope,
+							  const char *reason);
+extern void session_event_log_rows(const char *event);
+extern void session_events_apply_retention(void);
 
 /* registry.c: ending sessions, shared with expiry */
 extern bool session_end_session(int64 session_id, const char *reason,
@@ -108,12 +111,19 @@ extern int64 session_expire_now(bool per_batch_commit);
 extern int64 session_purge_older_than(TimestampTz cutoff);
 extern void session_maintain_partitions(void);
 
+/* This backend's slot in per-backend shared arrays (0-based; -1: none) */
+#if PG_VERSION_NUM >= 170000
+#include "storage/procnumber.h"
+#define SESSION_MY_SLOT ((int) MyProcNumber)
+#else
+#include "storage/backendid.h"
+#define SESSION_MY_SLOT ((int) MyBackendId - 1)
+#endif
+
 /* context.c / connections.c */
 extern void session_context_init(void);
 extern void session_connections_init(void);
 extern void session_connections_publish(const char *user_context, int64 session_id);
-extern void session_connections_mark_listening(void);
-extern bool session_connections_maybe_listened(void);
 extern void session_events_init(void);
 
 /* reaper.c */
