@@ -9,8 +9,21 @@
  *	  set with is_local lasts until the end of the transaction, a rolled
  *	  back savepoint restores the previous value, and RESET ALL / DISCARD
  *	  ALL clear them.  A check hook refuses every change that does not come
- *	  from this file's functions, so SET, set_config, ALTER ROLE ... SET and
- *	  connection options cannot forge them (SQLSTATE 42501).
+ *	  from this file's functions, whatever the value (the empty string
+ *	  too), so SET, set_config, ALTER ROLE/DATABASE ... SET and connection
+ *	  options cannot forge or clear them (SQLSTATE 42501).
+ *
+ *	  One way around a check hook remains: resetting a single setting
+ *	  (RESET session.session_id, SET ... TO DEFAULT, set_config(name, NULL,
+ *	  ...)) installs its default without asking the hook.  So the two
+ *	  settings are written as a pair that says what the other must hold,
+ *	  and a pair that does not fit together reads as cleared: resetting one
+ *	  alone clears both.  session.session_id holds
+ *
+ *	  ""						nothing (the default)
+ *	  "user"					a context set by set_user_context, no session
+ *	  "<id>"					session id, the context is its user
+ *	  "<id> unauthenticated"	session id, nobody logged in: no context
  *
  *-------------------------------------------------------------------------
  */
@@ -18,6 +31,7 @@
 #include "queries.h"
 
 #include "access/parallel.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -31,12 +45,13 @@ PG_FUNCTION_INFO_V1(session_current_session_id);
 #define USER_CONTEXT_GUC	"session.user_context"
 #define SESSION_ID_GUC		"session.session_id"
 
+/* session.session_id for a context without a session, and the mark of no user */
+#define PAIR_USER_ONLY		"user"
+#define PAIR_NO_USER		" unauthenticated"
+
 static char *user_context = NULL;
 static char *attached_session = NULL;
 static bool change_allowed = false;
-
-/* what the assign hooks last saw, for the connections view */
-static int64 published_session_id = 0;
 
 /* bumped whenever the user context changes, to validate cached copies */
 static uint64 context_generation = 1;
@@ -44,8 +59,7 @@ static uint64 context_generation = 1;
 static bool
 check_protected(char **newval, void **extra, GucSource source)
 {
-	if (change_allowed || source == PGC_S_DEFAULT || InitializingParallelWorker ||
-		*newval == NULL || (*newval)[0] == '\0')
+	if (change_allowed || source == PGC_S_DEFAULT || InitializingParallelWorker)
 		return true;
 
 	GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
@@ -53,34 +67,69 @@ check_protected(char **newval, void **extra, GucSource source)
 	return false;
 }
 
-static int64
-parse_session_id(const char *value)
+/*
+ * What a pair of raw values means: the context (NULL for none) and the
+ * attached session (0 for none).  A pair the functions did not write
+ * together means nothing is set.
+ */
+static void
+decode_pair(const char *context_raw, const char *session_raw,
+			const char **context, int64 *session_id)
 {
+	const char *p = session_raw ? session_raw : "";
+	bool		has_context = (context_raw != NULL && context_raw[0] != '\0');
 	int64		id = 0;
 
-	if (value == NULL || value[0] == '\0')
-		return 0;
-	for (const char *p = value; *p; p++)
+	*context = NULL;
+	*session_id = 0;
+	if (strcmp(p, PAIR_USER_ONLY) == 0)
 	{
-		if (*p < '0' || *p > '9')
-			return 0;
+		if (has_context)
+			*context = context_raw;
+		return;
+	}
+	if (*p < '1' || *p > '9')
+		return;
+	for (; *p >= '0' && *p <= '9'; p++)
+	{
+		if (id > (PG_INT64_MAX - (*p - '0')) / 10)
+			return;
 		id = id * 10 + (*p - '0');
 	}
-	return id;
+	if (*p == '\0' && has_context)
+		*context = context_raw;
+	else if (!(strcmp(p, PAIR_NO_USER) == 0 && !has_context))
+		return;
+	*session_id = id;
+}
+
+/* The pair as it stands, for the readers */
+static void
+current_pair(const char **context, int64 *session_id)
+{
+	decode_pair(user_context, attached_session, context, session_id);
 }
 
 static void
 assign_user_context(const char *newval, void *extra)
 {
+	const char *context;
+	int64		id;
+
 	context_generation++;
-	session_connections_publish(newval, published_session_id);
+	decode_pair(newval, attached_session, &context, &id);
+	session_connections_publish(context, id);
 }
 
 static void
 assign_session_id(const char *newval, void *extra)
 {
-	published_session_id = parse_session_id(newval);
-	session_connections_publish(user_context, published_session_id);
+	const char *context;
+	int64		id;
+
+	context_generation++;
+	decode_pair(user_context, newval, &context, &id);
+	session_connections_publish(context, id);
 }
 
 void
@@ -123,11 +172,37 @@ set_protected(const char *name, const char *value, bool is_local)
 	PG_END_TRY();
 }
 
+/* Write both settings; session is a value of the form described above. */
+static void
+set_pair(const char *session, const char *context, bool is_local)
+{
+	set_protected(SESSION_ID_GUC, session, is_local);
+	set_protected(USER_CONTEXT_GUC, context, is_local);
+}
+
+/*
+ * is_local outside a transaction block lasts only until the end of the
+ * statement: warn as SET LOCAL does.
+ */
+static void
+warn_local_outside_block(bool is_local, const char *function)
+{
+	if (is_local && !IsTransactionBlock())
+		ereport(WARNING,
+				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s(is_local => true) can only be used in transaction blocks", function),
+				 errdetail("Outside a transaction block it lasts only until the end of the statement.")));
+}
+
 static Datum
 current_context_datum(FunctionCallInfo fcinfo, bool *isnull)
 {
-	*isnull = (user_context == NULL || user_context[0] == '\0');
-	return *isnull ? (Datum) 0 : CStringGetTextDatum(user_context);
+	const char *context;
+	int64		id;
+
+	current_pair(&context, &id);
+	*isnull = (context == NULL);
+	return *isnull ? (Datum) 0 : CStringGetTextDatum(context);
 }
 
 Datum
@@ -140,10 +215,13 @@ session_set_user_context(PG_FUNCTION_ARGS)
 
 	session_require_arg(fcinfo, 1, "is_local");
 	is_local = PG_GETARG_BOOL(1);
+	warn_local_outside_block(is_local, "set_user_context");
 
 	/* an explicit user replaces an attached session */
-	set_protected(SESSION_ID_GUC, "", is_local);
-	set_protected(USER_CONTEXT_GUC, username ? text_to_cstring(username) : "", is_local);
+	if (username)
+		set_pair(PAIR_USER_ONLY, text_to_cstring(username), is_local);
+	else
+		set_pair("", "", is_local);
 
 	if (prev_null)
 		PG_RETURN_NULL();
@@ -165,8 +243,11 @@ Datum
 session_get_user_context(PG_FUNCTION_ARGS)
 {
 	ContextCache *cache = (ContextCache *) fcinfo->flinfo->fn_extra;
+	const char *context;
+	int64		id;
 
-	if (user_context == NULL || user_context[0] == '\0')
+	current_pair(&context, &id);
+	if (context == NULL)
 		PG_RETURN_NULL();
 
 	if (cache == NULL)
@@ -176,13 +257,13 @@ session_get_user_context(PG_FUNCTION_ARGS)
 	}
 	if (cache->generation != context_generation || cache->value == NULL)
 	{
-		Size		len = strlen(user_context);
+		Size		len = strlen(context);
 
 		if (cache->value)
 			pfree(cache->value);
 		cache->value = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARHDRSZ + len);
 		SET_VARSIZE(cache->value, VARHDRSZ + len);
-		memcpy(VARDATA(cache->value), user_context, len);
+		memcpy(VARDATA(cache->value), context, len);
 		cache->generation = context_generation;
 	}
 	PG_RETURN_TEXT_P(cache->value);
@@ -191,8 +272,7 @@ session_get_user_context(PG_FUNCTION_ARGS)
 Datum
 session_reset_user_context(PG_FUNCTION_ARGS)
 {
-	set_protected(SESSION_ID_GUC, "", false);
-	set_protected(USER_CONTEXT_GUC, "", false);
+	set_pair("", "", false);
 	PG_RETURN_VOID();
 }
 
@@ -207,13 +287,14 @@ session_attach_session(PG_FUNCTION_ARGS)
 	Datum		prev = current_context_datum(fcinfo, &prev_null);
 	Datum		values[1];
 	bool		isnull;
-	char	   *username = "";
-	char		idbuf[32];
+	char	   *username = NULL;
+	char		pairbuf[64];
 
 	session_require_arg(fcinfo, 0, "session_id");
 	session_require_arg(fcinfo, 1, "is_local");
 	id = PG_GETARG_INT64(0);
 	is_local = PG_GETARG_BOOL(1);
+	warn_local_outside_block(is_local, "attach_session");
 	values[0] = Int64GetDatum(id);
 
 	session_spi_connect(&spi);
@@ -228,9 +309,8 @@ session_attach_session(PG_FUNCTION_ARGS)
 	session_spi_finish(&spi);
 
 	/* the settings change as the caller, outside the owner's context */
-	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, id);
-	set_protected(SESSION_ID_GUC, idbuf, is_local);
-	set_protected(USER_CONTEXT_GUC, username, is_local);
+	snprintf(pairbuf, sizeof(pairbuf), INT64_FORMAT "%s", id, username ? "" : PAIR_NO_USER);
+	set_pair(pairbuf, username ? username : "", is_local);
 
 	if (prev_null)
 		PG_RETURN_NULL();
@@ -240,8 +320,10 @@ session_attach_session(PG_FUNCTION_ARGS)
 Datum
 session_current_session_id(PG_FUNCTION_ARGS)
 {
-	int64		id = parse_session_id(attached_session);
+	const char *context;
+	int64		id;
 
+	current_pair(&context, &id);
 	if (id == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(id);

@@ -17,9 +17,16 @@ SELECT session.get_user_context() IS NULL AS p_unset_null \gset
 SELECT session.set_user_context('sam') IS NULL AS p_first_prev_null \gset
 -- a session-level value outlives the statement's transaction
 SELECT coalesce(session.get_user_context(), '<null>') AS p_next_stmt \gset
--- is_local outside a transaction block lasts for that one statement
+-- is_local outside a transaction block lasts for that one statement, and
+-- warns as SET LOCAL does (SQLSTATE 25P01, shown by VERBOSITY sqlstate)
+\set VERBOSITY sqlstate
 SELECT coalesce(session.set_user_context('lou', true), '<null>') AS p_local_prev \gset
 SELECT coalesce(session.get_user_context(), '<null>') AS p_after_local_stmt \gset
+SELECT session.open_session('warn', 'ctx_project') AS p_warn_sid \gset
+SELECT session.attach_session(:p_warn_sid, true) AS ignored \gset
+SELECT coalesce(session.get_user_context(), '<null>') AS p_after_local_attach \gset
+SELECT session.close_session(:p_warn_sid) AS ignored \gset
+\set VERBOSITY default
 -- is_local in an explicit transaction lasts until COMMIT
 BEGIN;
 SELECT session.set_user_context('lou', true) AS ignored \gset
@@ -48,13 +55,14 @@ SET client_min_messages = warning;
 -------------------------------------------------------------------------------
 
 BEGIN;
-SELECT plan(104);
+SELECT plan(121);
 
 SELECT ok(:'p_unset_null'::boolean, 'get_user_context() is NULL when never set');
 SELECT ok(:'p_first_prev_null'::boolean, 'the first set_user_context returns NULL (no previous context)');
 SELECT is(:'p_next_stmt'::text, 'sam', 'a session-level context persists into the next statement');
 SELECT is(:'p_local_prev'::text, 'sam', 'set_user_context(is_local => true) returns the previous context');
 SELECT is(:'p_after_local_stmt'::text, 'sam', 'is_local outside a transaction block ends with its statement');
+SELECT is(:'p_after_local_attach'::text, 'sam', 'attach_session(is_local => true) outside a transaction block ends with its statement');
 SELECT is(:'p_local_in_tx'::text, 'lou', 'is_local applies inside the transaction');
 SELECT is(:'p_after_local_commit'::text, 'sam', 'is_local ends at COMMIT and the session value comes back');
 SELECT is(:'p_after_rollback'::text, 'sam', 'a session-level set in a rolled-back transaction is undone');
@@ -110,10 +118,21 @@ RESET ALL;
 SET client_min_messages = warning;
 SELECT is(session.get_user_context(), NULL, 'RESET ALL clears the context');
 
--- a clear through SET to the empty string reads back as NULL, never ''
+-- clearing is forging too: only the functions may set either setting, to any value
 SELECT session.set_user_context('emma') AS ignored \gset
-SET session.user_context = '';
-SELECT is(session.get_user_context(), NULL, 'an empty setting reads back as NULL, not the empty string');
+SELECT throws_ok($$SET session.user_context = ''$$, '42501', NULL,
+				 'SET session.user_context = '''' is refused with 42501');
+SELECT throws_ok($$SET session.session_id = ''$$, '42501', NULL,
+				 'SET session.session_id = '''' is refused with 42501');
+SELECT throws_ok($$SELECT set_config('session.user_context', '', false)$$, '42501', NULL,
+				 'set_config(session.user_context, '''', false) is refused with 42501');
+SELECT throws_ok($$SELECT set_config('session.session_id', '', true)$$, '42501', NULL,
+				 'set_config(session.session_id, '''', true) is refused with 42501');
+SELECT throws_ok($$ALTER ROLE CURRENT_USER SET session.user_context = ''$$, '42501', NULL,
+				 'ALTER ROLE ... SET session.user_context = '''' is refused with 42501');
+SELECT throws_ok(format('ALTER DATABASE %I SET session.session_id = %L', current_database(), ''),
+				 '42501', NULL, 'ALTER DATABASE ... SET session.session_id = '''' is refused with 42501');
+SELECT is(session.get_user_context(), 'emma', 'the refused clears left the context alone');
 
 -------------------------------------------------------------------------------
 -- Scopes inside the transaction: savepoints
@@ -283,6 +302,50 @@ RESET ALL;
 SET client_min_messages = warning;
 SELECT ok(session.get_user_context() IS NULL AND session.current_session_id() IS NULL,
 		  'RESET ALL clears the attached session too');
+
+-- resetting one setting alone clears both: never a context without its
+-- session, nor a session without its context
+SELECT session.attach_session(:s_alice) AS ignored \gset
+RESET session.session_id;
+SELECT ok(session.get_user_context() IS NULL AND session.current_session_id() IS NULL,
+		  'RESET session.session_id clears the context too');
+SELECT ok(NOT EXISTS (SELECT FROM session.backend_contexts() WHERE pid = pg_backend_pid()),
+		  'and session.connections shows neither');
+SELECT session.attach_session(:s_alice) AS ignored \gset
+RESET session.user_context;
+SELECT ok(session.get_user_context() IS NULL AND session.current_session_id() IS NULL,
+		  'RESET session.user_context detaches the session too');
+SELECT session.attach_session(:s_alice) AS ignored \gset
+SET session.session_id TO DEFAULT;
+SELECT ok(session.get_user_context() IS NULL AND session.current_session_id() IS NULL,
+		  'SET session.session_id TO DEFAULT clears both');
+SELECT session.attach_session(:s_alice) AS ignored \gset
+SET session.user_context TO DEFAULT;
+SELECT ok(session.get_user_context() IS NULL AND session.current_session_id() IS NULL,
+		  'SET session.user_context TO DEFAULT clears both');
+SELECT session.attach_session(:s_alice) AS ignored \gset
+SELECT set_config('session.session_id', NULL, false) AS ignored \gset
+SELECT ok(session.get_user_context() IS NULL AND session.current_session_id() IS NULL,
+		  'set_config(session.session_id, NULL, false) clears both');
+SELECT session.attach_session(:s_alice) AS ignored \gset
+SELECT set_config('session.user_context', NULL, true) AS ignored \gset
+SELECT ok(session.get_user_context() IS NULL AND session.current_session_id() IS NULL,
+		  'set_config(session.user_context, NULL, true) clears both');
+SELECT session.set_user_context('kurt') AS ignored \gset
+RESET session.session_id;
+SELECT is(session.get_user_context(), NULL, 'RESET session.session_id clears a context set without a session');
+SELECT session.attach_session(:s_unauth) AS ignored \gset
+RESET session.user_context;
+SELECT is(session.current_session_id(), :s_unauth::bigint,
+		  'an attached unauthenticated session has no context to lose: RESET session.user_context keeps it');
+SELECT session.set_user_context('lena') AS ignored \gset
+SAVEPOINT sp_reset;
+RESET session.session_id;
+SELECT coalesce(session.get_user_context(), '<null>') AS sp_reset_inside \gset
+ROLLBACK TO SAVEPOINT sp_reset;
+SELECT is(:'sp_reset_inside'::text, '<null>', 'a lone RESET in a savepoint clears both there');
+SELECT is(session.get_user_context(), 'lena', 'rolling the savepoint back restores the pair');
+SELECT session.reset_user_context() AS ignored \gset
 
 -- attach with is_local, in a savepoint
 SELECT session.set_user_context('hank') AS ignored \gset
