@@ -4,11 +4,17 @@
  *	  Filters given as regular expressions that must match the whole value,
  *	  as Java's String.matches does, in PostgreSQL's own regex flavour (ARE).
  *
- *	  A pattern p becomes ^(?:p)$, with a leading director (***:) or embedded
- *	  options ((?i)) kept in front where ARE requires them.  The pattern is
+ *	  A pattern p becomes \A(?:p)\Z, with a leading director (***:) or
+ *	  embedded options ((?i)) kept in front where ARE requires them.  \A and
+ *	  \Z anchor at the ends of the value whatever the options: ^ and $ would
+ *	  also match at a newline under (?n), (?m) or (?w).  The pattern is
  *	  compiled once here to report errors against the parameter's name, and
  *	  to extract a literal prefix (or an exact value) that lets the listing
  *	  use the username index.
+ *
+ *	  The fast paths (the index range, the exact value, LIKE) must return
+ *	  exactly what the regex engine alone returns; test/sql/027_regex_paths.sql
+ *	  compares them over generated patterns.
  *
  *-------------------------------------------------------------------------
  */
@@ -57,9 +63,9 @@ whole_match_pattern(const char *pat, char **literal, const char **body_out,
 	if (strncmp(body, "***=", 4) == 0)
 	{
 		*literal = pstrdup(body + 4);
-		appendStringInfoString(&buf, "^(?:");
+		appendStringInfoString(&buf, "\\A(?:");
 		append_literal(&buf, *literal, strlen(*literal));
-		appendStringInfoString(&buf, ")$");
+		appendStringInfoString(&buf, ")\\Z");
 		return buf.data;
 	}
 	if (strncmp(body, "***:", 4) == 0)
@@ -76,8 +82,6 @@ whole_match_pattern(const char *pat, char **literal, const char **body_out,
 		if (*p == ')' && p > body + 2)
 		{
 			*has_options = true;
-			/* keep the options, but apply q (literal) ourselves */
-			appendStringInfoString(&buf, "(?");
 			for (const char *o = body + 2; o < p; o++)
 			{
 				if (*o == 'b' || *o == 'e')
@@ -87,36 +91,46 @@ whole_match_pattern(const char *pat, char **literal, const char **body_out,
 							 errdetail("Filters use PostgreSQL's advanced regular expressions (AREs).")));
 				if (*o == 'q')
 					quoted = true;
-				else
-				{
-					if (*o == 'i')
-						*icase = true;
-					else if (*o == 'c')
-						*icase = false;
-					if (*o == 'x')
-						expanded = true;
-					else if (*o == 't')
-						expanded = false;
+				else if (*o == 'i')
+					*icase = true;
+				else if (*o == 'c')
+					*icase = false;
+				else if (*o == 'x')
+					expanded = true;
+				else if (*o == 't')
+					expanded = false;
+			}
+
+			/*
+			 * Keep the options, but apply q (literal) ourselves: the wrapper
+			 * around the body must stay syntax.  Under q the body is literal
+			 * whatever x says, so x and t are dropped with it.
+			 */
+			if (quoted)
+				expanded = false;
+			appendStringInfoString(&buf, "(?");
+			for (const char *o = body + 2; o < p; o++)
+			{
+				if (!(quoted && (*o == 'q' || *o == 'x' || *o == 't')))
 					appendStringInfoChar(&buf, *o);
-				}
 			}
 			appendStringInfoChar(&buf, ')');
 			if (buf.data[buf.len - 2] == '?')
-				buf.len -= 3, buf.data[buf.len] = '\0';	/* only q was given */
+				buf.len -= 3, buf.data[buf.len] = '\0';	/* nothing left to keep */
 			body = p + 1;
 		}
 	}
 
 	*body_out = body;
-	appendStringInfoString(&buf, "^(?:");
+	appendStringInfoString(&buf, "\\A(?:");
 	if (quoted)
 		append_literal(&buf, body, strlen(body));
 	else
 		appendStringInfoString(&buf, body);
-	/* in expanded syntax a trailing comment would swallow the closing ")$" */
+	/* in expanded syntax a trailing comment would swallow the closing ")\Z" */
 	if (expanded)
 		appendStringInfoChar(&buf, '\n');
-	appendStringInfoString(&buf, ")$");
+	appendStringInfoString(&buf, ")\\Z");
 	return buf.data;
 }
 
@@ -246,17 +260,34 @@ regex_filter_init(RegexFilter *f, text *pattern, const char *param)
 	compile_or_report(&re, whole, param, pat);
 
 	rc = pg_regprefix(&re, &prefix, &prefix_len);
-	if (rc == REG_EXACT)
-		f->exact = wchar_to_cstring(prefix, prefix_len);
-	else if (rc == REG_PREFIX && prefix_len > 0)
+	if (rc == REG_EXACT || rc == REG_PREFIX)
 	{
-		size_t		plen;
+		/* no value holds a NUL: only the part before one can narrow the range */
+		size_t		usable = 0;
 
-		f->prefix = wchar_to_cstring(prefix, prefix_len);
-		/* "abc.*" means exactly "starts with abc": the index range says it all */
-		plen = strlen(f->prefix);
-		f->prefix_only = !has_options && strlen(body) == plen + 2 &&
-			strncmp(body, f->prefix, plen) == 0 && strcmp(body + plen, ".*") == 0;
+		while (usable < prefix_len && prefix[usable] != 0)
+			usable++;
+
+		/*
+		 * pg_regprefix ignores constraints (lookahead, ^ inside the body,
+		 * back-references), so every match equals an "exact" value, but
+		 * the value itself may not match: check it, else leave the answer to
+		 * the regex engine over the prefix range.
+		 */
+		if (rc == REG_EXACT && usable == prefix_len &&
+			pg_regexec(&re, prefix, prefix_len, 0, NULL, 0, NULL, 0) == REG_OKAY)
+			f->exact = wchar_to_cstring(prefix, prefix_len);
+		else if (usable > 0)
+		{
+			size_t		plen;
+
+			f->prefix = wchar_to_cstring(prefix, usable);
+			/* "abc.*" means exactly "starts with abc": the index range says it all */
+			plen = strlen(f->prefix);
+			f->prefix_only = rc == REG_PREFIX && usable == prefix_len &&
+				!has_options && strlen(body) == plen + 2 &&
+				strncmp(body, f->prefix, plen) == 0 && strcmp(body + plen, ".*") == 0;
+		}
 	}
 	if (prefix)
 		free(prefix);
