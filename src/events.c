@@ -17,11 +17,11 @@
  *
  *	  - before its first event a transaction publishes a floor in shared
  *		memory, a number no greater than any id it will get (one more than
- *		the highest id handed out so far), and clears it once its commit is
- *		visible (or it aborted);
- *	  - a reader reads the highest id handed out (M), then every published
- *		floor (F), then takes its snapshot, and returns what it sees of
- *		(after, min(M, F - 1)].
+ *		the sequence's last value), and clears it once its commit is visible
+ *		(or it aborted);
+ *	  - a reader reads the sequence's last value (M), then every floor (F)
+ *		published in its database, then takes its snapshot, and returns what
+ *		it sees of (after, min(M, F - 1)].
  *
  *	  An id at or below that bound is either visible in the snapshot, or
  *	  belongs to a transaction that aborted: a transaction whose floor the
@@ -52,7 +52,9 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/array.h"
+#include "catalog/namespace.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 
@@ -66,12 +68,17 @@ PG_FUNCTION_INFO_V1(session_events_since);
 /* The columns of an event after event_id and event_time */
 #define EVENT_COLUMNS "event, id, uuid, username, project, node, scope, reason"
 
+typedef struct EventFloor
+{
+	Oid			dbid;			/* database of the backend, set before floor */
+	pg_atomic_uint64 floor;		/* lowest id it may still commit; 0: none */
+} EventFloor;
+
 typedef struct EventShared
 {
-	pg_atomic_uint64 last_event_id; /* an id handed out, the highest seen */
 	pg_atomic_uint32 reader_listeners;	/* backends of session_reader that LISTEN */
 	int			nslots;
-	pg_atomic_uint64 floors[FLEXIBLE_ARRAY_MEMBER]; /* per backend; 0: none */
+	EventFloor	floors[FLEXIBLE_ARRAY_MEMBER];	/* one per backend */
 } EventShared;
 
 static EventShared *events_shared = NULL;
@@ -85,18 +92,16 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 static SessionPlan insert_one_plan = {
 	"INSERT INTO session_storage.events (event_time, " EVENT_COLUMNS ") "
-	"VALUES (pg_catalog.statement_timestamp(), $1, $2, $3, $4, $5, $6, $7, $8) "
-	"RETURNING event_id",
+	"VALUES (pg_catalog.statement_timestamp(), $1, $2, $3, $4, $5, $6, $7, $8)",
 	8, {TEXTOID, INT8OID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
 };
 
 static SessionPlan insert_rows_plan = {
-	"WITH i AS (INSERT INTO session_storage.events (event_time, " EVENT_COLUMNS ") "
+	"INSERT INTO session_storage.events (event_time, " EVENT_COLUMNS ") "
 	"SELECT pg_catalog.statement_timestamp(), $1, u.* FROM ROWS FROM ("
 	"pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::uuid[]), "
 	"pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[]), "
-	"pg_catalog.unnest($7::text[]), pg_catalog.unnest($8::text[])) AS u "
-	"RETURNING event_id) SELECT pg_catalog.max(event_id) FROM i",
+	"pg_catalog.unnest($7::text[]), pg_catalog.unnest($8::text[])) AS u",
 	8, {TEXTOID, INT8ARRAYOID, UUIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 	TEXTARRAYOID, TEXTARRAYOID}, NULL
 };
@@ -105,12 +110,6 @@ static SessionPlan since_plan = {
 	"SELECT event_id, event_time, " EVENT_COLUMNS " FROM session_storage.events "
 	"WHERE event_id > $1 AND event_id <= $2 ORDER BY event_id LIMIT $3",
 	3, {INT8OID, INT8OID, INT4OID}, NULL
-};
-
-static SessionPlan last_id_plan = {
-	"SELECT CASE WHEN is_called THEN last_value ELSE 0 END "
-	"FROM session_storage.events_event_id_seq",
-	0, {0}, NULL
 };
 
 /*
@@ -136,7 +135,7 @@ static Size
 events_shmem_size(void)
 {
 	return add_size(offsetof(EventShared, floors),
-					mul_size(MaxBackends, sizeof(pg_atomic_uint64)));
+					mul_size(MaxBackends, sizeof(EventFloor)));
 }
 
 static void
@@ -159,16 +158,18 @@ events_shmem_startup(void)
 	events_shared = ShmemInitStruct("session events", events_shmem_size(), &found);
 	if (!found)
 	{
-		pg_atomic_init_u64(&events_shared->last_event_id, 0);
 		pg_atomic_init_u32(&events_shared->reader_listeners, 0);
 		events_shared->nslots = MaxBackends;
 		for (int i = 0; i < MaxBackends; i++)
-			pg_atomic_init_u64(&events_shared->floors[i], 0);
+		{
+			events_shared->floors[i].dbid = InvalidOid;
+			pg_atomic_init_u64(&events_shared->floors[i].floor, 0);
+		}
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
 
-static pg_atomic_uint64 *
+static EventFloor *
 my_floor(void)
 {
 	int			slot = SESSION_MY_SLOT;
@@ -181,10 +182,10 @@ my_floor(void)
 static void
 clear_floor(void)
 {
-	pg_atomic_uint64 *floor = my_floor();
+	EventFloor *floor = my_floor();
 
 	if (floor_published && floor != NULL)
-		pg_atomic_write_u64(floor, 0);
+		pg_atomic_write_u64(&floor->floor, 0);
 	floor_published = false;
 }
 
@@ -231,18 +232,26 @@ ensure_exit_callback(void)
 	}
 }
 
-/* Raise the highest handed-out id to at least id. */
-static void
-note_event_id(uint64 id)
+/*
+ * The last id the event sequence handed out (0 if none), read without
+ * taking one: ids come from the sequence of this database, so this is the
+ * bound a floor and a reader start from.
+ */
+static uint64
+last_event_id(void)
 {
-	uint64		seen;
+	Oid			nsp = get_namespace_oid("session_storage", false);
+	Oid			seq = get_relname_relid("events_event_id_seq", nsp);
+	LOCAL_FCINFO(fcinfo, 1);
+	Datum		last;
 
-	if (events_shared == NULL)
-		return;
-	seen = pg_atomic_read_u64(&events_shared->last_event_id);
-	while (seen < id &&
-		   !pg_atomic_compare_exchange_u64(&events_shared->last_event_id, &seen, id))
-		;
+	if (!OidIsValid(seq))
+		elog(ERROR, "sequence session_storage.events_event_id_seq is missing");
+	InitFunctionCallInfoData(*fcinfo, NULL, 1, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = ObjectIdGetDatum(seq);
+	fcinfo->args[0].isnull = false;
+	last = pg_sequence_last_value(fcinfo);
+	return fcinfo->isnull ? 0 : (uint64) DatumGetInt64(last);
 }
 
 /* ---------------------------------------------------------------------
@@ -318,12 +327,14 @@ session_events_wanted(void)
 static void
 before_insert(void)
 {
-	pg_atomic_uint64 *floor = my_floor();
+	EventFloor *floor = my_floor();
 
 	if (floor != NULL && !floor_published)
 	{
 		ensure_exit_callback();
-		pg_atomic_write_u64(floor, pg_atomic_read_u64(&events_shared->last_event_id) + 1);
+		floor->dbid = MyDatabaseId;
+		pg_write_barrier();
+		pg_atomic_write_u64(&floor->floor, last_event_id() + 1);
 		floor_published = true;
 		pg_memory_barrier();
 	}
@@ -348,7 +359,6 @@ session_event_log(const char *event, int64 id, Datum uuid, const char *username,
 {
 	Datum		values[8];
 	char		nulls[8];
-	bool		isnull;
 
 	if (!session_events_wanted())
 		return;
@@ -364,8 +374,6 @@ session_event_log(const char *event, int64 id, Datum uuid, const char *username,
 
 	before_insert();
 	session_exec(&insert_one_plan, values, nulls, false, 0);
-	note_event_id(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-											  SPI_tuptable->tupdesc, 1, &isnull)));
 }
 
 /*
@@ -382,8 +390,6 @@ session_event_log_rows(const char *event)
 	Datum		values[8];
 	Datum	   *cols[7];
 	bool	   *colnulls[7];
-	bool		isnull;
-	Datum		max_id;
 
 	if (tt == NULL || n == 0 || !session_events_wanted())
 		return;
@@ -413,9 +419,6 @@ session_event_log_rows(const char *event)
 
 	before_insert();
 	session_exec(&insert_rows_plan, values, NULL, false, 0);
-	max_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (!isnull)
-		note_event_id(DatumGetInt64(max_id));
 }
 
 /* ---------------------------------------------------------------------
@@ -430,24 +433,16 @@ session_event_log_rows(const char *event)
 static int64
 event_horizon(void)
 {
-	uint64		upper = pg_atomic_read_u64(&events_shared->last_event_id);
+	uint64		upper = last_event_id();
 
-	if (upper == 0)
-	{
-		/* nothing written since the server started: ask the sequence */
-		bool		isnull;
-
-		session_exec(&last_id_plan, NULL, NULL, true, 1);
-		upper = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-													 SPI_tuptable->tupdesc, 1, &isnull));
-		note_event_id(upper);
-	}
 	pg_memory_barrier();
 	for (int i = 0; i < events_shared->nslots; i++)
 	{
-		uint64		floor = pg_atomic_read_u64(&events_shared->floors[i]);
+		EventFloor *slot = &events_shared->floors[i];
+		uint64		floor = pg_atomic_read_u64(&slot->floor);
 
-		if (floor != 0 && floor <= upper)
+		pg_read_barrier();
+		if (floor != 0 && slot->dbid == MyDatabaseId && floor <= upper)
 			upper = floor - 1;
 	}
 	pg_memory_barrier();
