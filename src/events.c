@@ -119,7 +119,7 @@ static SessionPlan since_plan = {
  */
 static SessionPlan purge_plan = {
 	"DELETE FROM session_storage.events WHERE event_id IN ("
-	" SELECT event_id FROM session_storage.events WHERE event_id < pg_catalog.coalesce("
+	" SELECT event_id FROM session_storage.events WHERE event_id < COALESCE("
 	"  (SELECT event_id FROM session_storage.events WHERE event_time >= $1"
 	"   ORDER BY event_id LIMIT 1), 9223372036854775807)"
 	" ORDER BY event_id LIMIT $2)",

@@ -1,273 +1,231 @@
-# Events (issue #4): every open, close, expiry, termination, eviction and
-# user change sends NOTIFY session_events with a JSON payload
-# {event, id, username, project, node, reason} at commit; nothing for a
-# heartbeat, a rolled-back (sub)transaction or with session.notify off.
+# Events (issue 11, hole 2): every open, close, expiry, termination,
+# eviction and user change is a row of the event log, read by session_reader
+# with session.events_since(after_event_id); NOTIFY session_events is only
+# an empty wake-up, sent at commit while a member of session_reader listens.
 #
-# One psql connection LISTENs and does the operations: psql prints the
-# notifications its connection received after each command, so every
-# command's own events are right after its output.  A second connection
-# LISTENs too and must receive the same events, in the same order.
+# Checked here with real connections: a reader is woken up by each committing
+# transaction (one empty notification each, nothing for a rollback or with
+# session.notify off) and finds the events with their fields; a role without
+# session_reader cannot LISTEN (42501) nor read; a forged NOTIFY wakes the
+# reader, who finds nothing new; a consumer that disconnects resumes from
+# its cursor without losing an event; the worker applies
+# session.event_retention while a reader holds a transaction open.
 
 use strict;
 use warnings;
 
-use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep time);
 use SessionTest;
 
-my $node = session_node('listen', extra => [ '--encoding=UTF8', '--locale=C' ]);
+my $node = session_node(
+	'listen',
+	extra => [ '--encoding=UTF8', '--locale=C' ],
+	conf => q{
+shared_preload_libraries = 'session'
+session.database = 'postgres'
+session.reaper_interval = '1s'
+});
 $node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION session');
+$node->safe_psql(
+	'postgres', q{
+CREATE EXTENSION session;
+CREATE ROLE r_reader LOGIN IN ROLE session_reader;
+CREATE ROLE r_app LOGIN IN ROLE session_app;
+CREATE ROLE r_none LOGIN;
+});
 
-my $json = JSON::PP->new->utf8;
-my $notify_re =
-  qr/^Asynchronous notification "session_events" with payload "(.*)" received from server process with PID (\d+)\.\r?$/;
+my $wake_re =
+  qr/^Asynchronous notification "session_events"( with payload "(.*)")? received from server process with PID (\d+)\.\r?$/;
 
-# Splits psql output into the query's own output and the events received.
+# Splits psql output into the query's own output and the notifications
+# received (each a payload, '' when there is none).
 sub split_output
 {
 	my ($out) = @_;
-	my (@events, @rest);
+	my (@wakes, @rest);
 
 	foreach my $line (split /\n/, $out)
 	{
-		if ($line =~ $notify_re)
+		if ($line =~ $wake_re)
 		{
-			push @events, { %{ $json->decode($1) }, _pid => $2 };
+			push @wakes, $2 // '';
 		}
 		else
 		{
 			push @rest, $line;
 		}
 	}
-	return (join("\n", @rest), \@events);
+	return (join("\n", @rest), \@wakes);
 }
 
-my $actor = $node->background_psql('postgres', on_error_stop => 0);
-my $watcher = $node->background_psql('postgres');
-$actor->query_safe('LISTEN session_events');
-$watcher->query_safe('LISTEN session_events');
-my $actor_pid = $actor->query_safe('SELECT pg_backend_pid()');
+my $reader = $node->background_psql('postgres', extra_params => [ '-U', 'r_reader' ]);
+my $actor = $node->background_psql('postgres', extra_params => [ '-U', 'r_app' ]);
+$reader->query_safe('LISTEN session_events');
 
-my @all;    # every event the actor received, in order
+my $cursor = 0;
 
-# Runs $sql in the actor's connection; returns (output, [events]).
-sub act
+# The notifications the reader has received so far (waits up to $wait s for
+# at least $min of them).
+sub wakes
 {
-	my ($sql) = @_;
-	my ($out, $events) = split_output($actor->query_safe($sql));
-	push @all, @$events;
-	return ($out, $events);
+	my ($min, $wait) = @_;
+	my @got;
+	my $deadline = time() + ($wait // 5);
+
+	while (1)
+	{
+		my (undef, $w) = split_output($reader->query_safe('SELECT 1'));
+		push @got, @$w;
+		last if @got >= ($min // 0) || time() > $deadline;
+		usleep(100_000);
+	}
+	return \@got;
 }
 
-sub ev
+# The events after the cursor, as "event id username project node scope
+# reason" lines (uuid and time checked separately); moves the cursor.
+sub read_events
 {
-	my ($event, $id, $username, $project, $node, $reason) = @_;
-	return {
-		event => $event,
-		id => $id,
-		username => $username,
-		project => $project,
-		node => $node,
-		reason => $reason
-	};
+	my ($out) = split_output(
+		$reader->query_safe(
+			"SELECT event_id, concat_ws(' ', event, id, username, coalesce(project, '-'), "
+			  . "coalesce(node, '-'), scope, coalesce(reason, '-')) "
+			  . "FROM session.events_since($cursor, 1000)"));
+	my @lines;
+	foreach my $row (split /\n/, $out)
+	{
+		my ($id, $text) = split /\|/, $row, 2;
+		$cursor = $id;
+		push @lines, $text;
+	}
+	return \@lines;
 }
 
-# Compares events without the sender pid.
-sub events_are
-{
-	my ($got, $expected, $name) = @_;
-	my @clean = map {
-		my %e = %$_;
-		delete $e{_pid};
-		\%e
-	} @$got;
-	local $Test::Builder::Level = $Test::Builder::Level + 1;
-	is_deeply(\@clean, $expected, $name)
-	  or diag(explain(\@clean));
-}
+# ---------------------------------------------------------------------------
+# Who may listen and read
+# ---------------------------------------------------------------------------
 
-my ($id, $ev, $out);
+my ($ret, $stdout, $stderr) = $node->psql('postgres', 'LISTEN session_events',
+	extra_params => [ '-U', 'r_none' ]);
+isnt($ret, 0, 'a role without session_reader cannot LISTEN session_events');
+like($stderr, qr/permission denied to listen on channel "session_events"/, '... with a clear message');
+($ret, $stdout, $stderr) = $node->psql(
+	'postgres', q{
+DO $$ BEGIN
+	EXECUTE 'LISTEN session_events';
+	RAISE NOTICE 'listened';
+EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'refused %', SQLSTATE;
+END $$},
+	extra_params => [ '-U', 'r_none' ]);
+like($stderr, qr/NOTICE:  refused 42501/, '... SQLSTATE 42501');
+($ret, $stdout, $stderr) = $node->psql('postgres', 'LISTEN session_events',
+	extra_params => [ '-U', 'r_app' ]);
+isnt($ret, 0, 'session_app cannot LISTEN session_events either');
+($ret, $stdout, $stderr) = $node->psql('postgres', 'SELECT * FROM session.events_since(0, 10)',
+	extra_params => [ '-U', 'r_none' ]);
+like($stderr, qr/permission denied for function events_since/, 'a role without session_reader cannot read events');
 
-# open, heartbeat, user changes, close
-($id, $ev) = act(
-	"SELECT session.open_session('alice', 'proj1', '10.0.0.1', 'browser', node => 'n1')");
-events_are($ev, [ ev('open', $id, 'alice', 'proj1', 'n1', undef) ],
-	'open_session sends an open event');
-is($ev->[0]{_pid}, $actor_pid, 'the event comes from the backend that opened the session');
+# ---------------------------------------------------------------------------
+# One wake-up per committing transaction, the events in the log
+# ---------------------------------------------------------------------------
 
-($out, $ev) = act("SELECT session.heartbeat($id, 100, '{page1}')");
-is($out, 't', 'heartbeat of an open session returns true');
-events_are($ev, [], 'a heartbeat sends no event');
-($out, $ev) = act("SELECT session.heartbeat(ARRAY[$id], ARRAY[5::bigint])");
-events_are($ev, [], 'a batch heartbeat sends no event');
+my $id = $actor->query_safe(
+	"SELECT session.open_session('alice', 'proj1', '10.0.0.1', 'designer', node => 'n1')");
+my $w = wakes(1);
+is_deeply($w, [''], 'an open wakes the reader once, with an empty payload');
+is_deeply(read_events(), ["open $id alice proj1 n1 designer -"],
+	'events_since returns the open event with its fields');
+is( $reader->query_safe(
+		"SELECT e.uuid = s.uuid FROM session.events_since(0, 1000) e "
+		  . "JOIN session.active_sessions s ON s.id = e.id WHERE e.id = $id"),
+	't',
+	'the event carries the session\'s uuid');
 
-(undef, $ev) = act("SELECT session.set_session_user($id, 'bob')");
-events_are($ev, [ ev('user', $id, 'bob', 'proj1', 'n1', 'login') ],
-	'set_session_user sends a user event with reason login');
-(undef, $ev) = act("SELECT session.set_session_user($id, NULL)");
-events_are($ev, [ ev('user', $id, 'Unauthenticated', 'proj1', 'n1', 'logout') ],
-	'logging out sends a user event with reason logout');
+$actor->query_safe("SELECT session.heartbeat($id, 100)");
+is_deeply(wakes(0, 1), [], 'a heartbeat wakes nobody');
+is_deeply(read_events(), [], '... and logs nothing');
 
-($out, $ev) = act("SELECT session.close_session($id)");
-is($out, 't', 'close_session returns true');
-events_are($ev, [ ev('close', $id, 'Unauthenticated', 'proj1', 'n1', 'logout') ],
-	'close_session sends a close event with its reason');
-($out, $ev) = act("SELECT session.close_session($id)");
-is($out, 'f', 'closing it again returns false');
-events_are($ev, [], '... and sends nothing');
+$actor->query_safe(
+	"BEGIN; SELECT session.set_session_user($id, 'bob'); "
+	  . "SELECT session.open_session('carl', 'proj2'); SELECT session.close_session($id); COMMIT");
+is_deeply(wakes(1), [''], 'a transaction of three changes wakes the reader once');
+my $ev = read_events();
+is(scalar @$ev, 3, '... and logs three events');
+is($ev->[0], "user $id bob proj1 n1 designer login", '... a login');
+like($ev->[1], qr/^open \d+ carl proj2 - browser -$/, '... an open');
+is($ev->[2], "close $id bob proj1 n1 designer logout", '... and the close, in order');
 
-# terminate, with the default and with an own reason
-my ($t1, $t2);
-($t1, $ev) = act("SELECT session.open_session('dan', 'proj1', node => 'n1')");
-($t2, $ev) = act("SELECT session.open_session('dan', 'proj1', node => 'n1')");
-(undef, $ev) = act("SELECT session.terminate_session($t1)");
-events_are($ev, [ ev('terminate', $t1, 'dan', 'proj1', 'n1', 'terminated') ],
-	'terminate_session sends a terminate event');
-(undef, $ev) = act("SELECT session.terminate_session($t2, 'abuse')");
-events_are($ev, [ ev('terminate', $t2, 'dan', 'proj1', 'n1', 'abuse') ],
-	"terminate_session with its own reason sends it");
+$actor->query_safe("BEGIN; SELECT session.open_session('dora', 'proj3'); ROLLBACK");
+is_deeply(wakes(0, 1), [], 'a rolled-back transaction wakes nobody');
+is_deeply(read_events(), [], '... and logs nothing');
 
-# clientless sessions
-my $c;
-($c, $ev) = act("SELECT session.open_clientless_session('svc', 'proj2', 'n2')");
-events_are($ev, [ ev('open', $c, 'svc', 'proj2', 'n2', undef) ],
-	'open_clientless_session sends an open event');
-(undef, $ev) = act("SELECT session.close_clientless_session($c)");
-events_are($ev, [ ev('close', $c, 'svc', 'proj2', 'n2', 'closed') ],
-	'close_clientless_session sends a close event with reason closed');
+$node->safe_psql('postgres',
+	"SET session.notify = off; SELECT session.close_node_sessions('nowhere'); "
+	  . "SELECT session.open_session('quiet', 'proj3')");
+is_deeply(wakes(0, 1), [], 'with session.notify off nothing wakes the reader');
+is_deeply(read_events(), [], '... and nothing is logged');
 
-# eviction by session.max_sessions_per_user
-act("SET session.max_sessions_per_user = 1; SET session.limit_policy = 'evict_oldest'");
-my ($e1, $e2);
-($e1, $ev) = act("SELECT session.open_session('eve', 'proj1', node => 'n1')");
-($e2, $ev) = act("SELECT session.open_session('eve', 'proj1', node => 'n1')");
-events_are(
+# ---------------------------------------------------------------------------
+# A forged notification
+# ---------------------------------------------------------------------------
+
+$node->safe_psql('postgres',
+	q{SELECT pg_notify('session_events', '{"event":"terminate","id":1}')},
+	extra_params => [ '-U', 'r_none' ]);
+$w = wakes(1);
+is(scalar @$w, 1, 'a role without session_reader can send a NOTIFY on the channel');
+is_deeply(read_events(), [], '... but the reader finds nothing new in the log: nothing to act on');
+
+# ---------------------------------------------------------------------------
+# A consumer that disconnects resumes from its cursor
+# ---------------------------------------------------------------------------
+
+$reader->quit;
+my @ids = map {
+	$actor->query_safe("SELECT session.open_session('user$_', 'proj4', node => 'n4')")
+} 1 .. 3;
+$node->safe_psql('postgres', "SELECT session.close_node_sessions('n4')");
+$reader = $node->background_psql('postgres', extra_params => [ '-U', 'r_reader' ]);
+$ev = read_events();
+is_deeply(
 	$ev,
 	[
-		ev('evict', $e1, 'eve', 'proj1', 'n1', 'evicted'),
-		ev('open', $e2, 'eve', 'proj1', 'n1', undef)
+		(map { "open $ids[$_ - 1] user$_ proj4 n4 browser -" } 1 .. 3),
+		(map { "close $ids[$_ - 1] user$_ proj4 n4 browser node_shutdown" } 1 .. 3)
 	],
-	'opening beyond the limit sends evict for the oldest, then open');
-act('RESET session.max_sessions_per_user; RESET session.limit_policy');
-(undef, $ev) = act("SELECT session.close_session($e2)");
+	'events written while the consumer was away are all there after it reconnects, in order');
 
-# expiry: idle_timeout and max_lifetime
-my ($f1, $f2);
-($f1, $ev) = act("SELECT session.open_session('fay', 'proj3', node => 'n3')");
-($f2, $ev) = act("SELECT session.open_session('gus', 'proj3', node => 'n3')");
-act('SELECT pg_sleep(1.2)');
-act("SELECT session.heartbeat($f2)");
-act("SET session.idle_timeout = '1s'");
-($out, $ev) = act('SELECT session.expire_sessions()');
-is($out, '1', 'expire_sessions ends the idle session only');
-events_are($ev, [ ev('expire', $f1, 'fay', 'proj3', 'n3', 'timeout') ],
-	'an idle expiry sends an expire event with reason timeout');
-act("SET session.idle_timeout = 0; SET session.max_lifetime = '1s'");
-($out, $ev) = act('SELECT session.expire_sessions()');
-is($out, '1', 'expire_sessions ends the old session');
-events_are($ev, [ ev('expire', $f2, 'gus', 'proj3', 'n3', 'max_lifetime') ],
-	'a lifetime expiry sends an expire event with reason max_lifetime');
-act('RESET session.idle_timeout; RESET session.max_lifetime');
+# ---------------------------------------------------------------------------
+# Retention by the worker, without making anyone wait
+# ---------------------------------------------------------------------------
 
-# close_node_sessions
-my ($g1, $g2, $g3);
-($g1, $ev) = act("SELECT session.open_session('hal', 'proj4', node => 'n9')");
-($g2, $ev) = act("SELECT session.open_session('ivy', 'proj4', node => 'n9')");
-($g3, $ev) = act("SELECT session.open_session('jon', 'proj4', node => 'n8')");
-($out, $ev) = act("SELECT session.close_node_sessions('n9')");
-is($out, '2', 'close_node_sessions ends the sessions of that node');
-events_are(
-	[ sort { $a->{id} <=> $b->{id} } @$ev ],
-	[
-		ev('close', $g1, 'hal', 'proj4', 'n9', 'node_shutdown'),
-		ev('close', $g2, 'ivy', 'proj4', 'n9', 'node_shutdown')
-	],
-	'close_node_sessions sends one close event per session, reason node_shutdown');
-act("SELECT session.close_session($g3)");
+my $holder = $node->background_psql('postgres', extra_params => [ '-U', 'r_reader' ]);
+$holder->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM session.events_since(0, 1000)');
+ok( $node->safe_psql('postgres', 'SELECT count(*) FROM session_storage.events') > 0,
+	'the log has events before retention applies');
+$node->safe_psql('postgres',
+	"ALTER SYSTEM SET session.event_retention = '1s'; SELECT pg_reload_conf()");
+sleep 2;
+my $t0 = time();
+my $new = $actor->query_safe("SET statement_timeout = '5s'; SELECT session.open_session('eve', 'proj5')");
+ok(time() - $t0 < 3, 'the application is not kept waiting while retention runs');
+ok( poll_until(
+		$node, 'postgres',
+		"SELECT count(*) FROM session_storage.events WHERE username <> 'eve'",
+		'0', 30),
+	'the worker removes the events older than session.event_retention, while a reader holds a transaction open');
+is($node->safe_psql('postgres', "SELECT count(*) FROM session_storage.events WHERE id = $new"),
+	'1', '... and keeps the recent one');
+is_deeply(read_events(), ["open $new eve proj5 - browser -"],
+	'the consumer reads on from its cursor after the purge');
+$holder->query_safe('COMMIT');
+is(join("\n", reaper_log_problems($node)), '', 'the worker logged no problem');
 
-# nothing for a rolled-back transaction, events only at commit
-($out, $ev) = act(
-	"BEGIN; SELECT session.open_session('kim', 'proj5') AS id \\gset\n"
-	  . "SELECT session.set_session_user(:id, 'lee');\n"
-	  . "SELECT session.close_session(:id);\n"
-	  . "ROLLBACK");
-events_are($ev, [], 'a rolled-back transaction sends no event');
-
-act('BEGIN');
-my $h;
-($h, $ev) = act("SELECT session.open_session('mia', 'proj5')");
-events_are($ev, [], 'inside a transaction nothing is sent before commit');
-(undef, $ev) = act('COMMIT');
-events_are($ev, [ ev('open', $h, 'mia', 'proj5', undef, undef) ],
-	'the event is sent at commit');
-
-act('BEGIN');
-my ($k1, $k2);
-($k1, $ev) = act("SELECT session.open_session('ned', 'proj5')");
-act('SAVEPOINT s');
-($k2, $ev) = act("SELECT session.open_session('ned', 'proj5')");
-act('ROLLBACK TO SAVEPOINT s');
-(undef, $ev) = act('COMMIT');
-events_are($ev, [ ev('open', $k1, 'ned', 'proj5', undef, undef) ],
-	'the event of a rolled-back savepoint is not sent');
-
-# an error in the middle of a transaction: nothing
-($out, $ev) = split_output(
-	scalar $actor->query(
-		"BEGIN; SELECT session.open_session('oli', 'proj5'); SELECT 1/0; COMMIT"));
-push @all, @$ev;
-like($actor->{stderr}, qr/division by zero/, 'the transaction failed');
-$actor->{stderr} = '';    # BackgroundPsql keeps it; later queries would fail
-events_are($ev, [], 'a transaction that fails sends no event');
-
-# session.notify = off
-act('SET session.notify = off');
-my $q;
-($q, $ev) = act("SELECT session.open_session('pam', 'proj6')");
-(undef, my $ev2) = act("SELECT session.set_session_user($q, 'pat')");
-(undef, my $ev3) = act("SELECT session.close_session($q)");
-events_are([ @$ev, @$ev2, @$ev3 ], [], 'with session.notify off nothing is sent');
-act('RESET session.notify');
-($q, $ev) = act("SELECT session.open_session('pam', 'proj6')");
-events_are($ev, [ ev('open', $q, 'pam', 'proj6', undef, undef) ],
-	'after RESET session.notify events are sent again');
-act("SELECT session.close_session($q)");
-
-# values that need JSON escaping, non-ASCII
-my $weird;
-($weird, $ev) = act(
-	q{SELECT session.open_session('o"neil\x', U&'pr\00F6j/"1"', node => U&'n\00F6de')});
-events_are($ev, [ ev('open', $weird, 'o"neil\\x', "pr\x{f6}j/\"1\"", "n\x{f6}de", undef) ],
-	'quotes, backslashes and non-ASCII text survive as valid JSON');
-act("SELECT session.close_session($weird, 'bye \"now\"')");
-
-# every payload has exactly the six keys
-my $keys_ok = 1;
-foreach my $e (@all)
-{
-	my $k = join(',', sort grep { $_ ne '_pid' } keys %$e);
-	$keys_ok = 0 unless $k eq 'event,id,node,project,reason,username';
-}
-ok($keys_ok, 'every payload has the keys event, id, username, project, node, reason');
-
-# the second listener got the same events in the same order
-my @seen;
-my $deadline = time() + 10;
-while (@seen < @all && time() < $deadline)
-{
-	my (undef, $got) = split_output($watcher->query_safe('SELECT 1'));
-	push @seen, @$got;
-	usleep(100_000) if @seen < @all;
-}
-is(scalar @seen, scalar @all,
-	'another listening connection received as many events (' . scalar(@all) . ')');
-is_deeply(\@seen, \@all, '... the same ones, in the same order');
-
+$holder->quit;
+$reader->quit;
 $actor->quit;
-$watcher->quit;
 $node->stop;
 done_testing();
