@@ -152,12 +152,16 @@ SELECT session.close_clientless_session(8);
 
 \echo
 \echo '########################################################################'
-\echo '# 6. Sessions end: a logout and an administrator''s termination'
+\echo '# 6. Sessions end: a logout and an administrator''s termination; the event log'
 \echo '########################################################################'
-LISTEN session_events;
+\echo '-- a reader of the event log keeps the last event_id it processed'
+SELECT max(event_id) AS last_event FROM session.events_since(0, 1000000);
+LISTEN session_events;                           -- an empty wake-up per commit
 SELECT session.close_session(2);                 -- billy closes the Designer: reason logout
 SELECT session.terminate_session(7);             -- the administrator ends bobby's session
 UNLISTEN session_events;
+\echo '-- what a reader woken up by session_events reads, from its last event_id on (10)'
+SELECT event_id, event, id, username, project, scope, reason FROM session.events_since(10);
 \echo '-- closing an ended session changes nothing'
 SELECT session.close_session(2);
 \echo '-- an ended session stays queryable by id'

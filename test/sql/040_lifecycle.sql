@@ -8,7 +8,7 @@
 \pset pager off
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(125);
+SELECT plan(127);
 
 -- start from an empty registry (rolled back at the end)
 DELETE FROM session_storage.sessions;
@@ -243,21 +243,21 @@ SELECT is(session.get_session_user(:early), 'early', 'sessions that ended in thi
 SELECT is((SELECT array_agg(name::text ORDER BY name COLLATE "C") FROM pg_settings
 		   WHERE name IN ('session.idle_timeout', 'session.max_lifetime', 'session.clientless_idle_timeout',
 						  'session.reaper_interval', 'session.max_sessions_per_user', 'session.limit_policy',
-						  'session.history_retention', 'session.notify')),
-		  ARRAY['session.clientless_idle_timeout', 'session.history_retention', 'session.idle_timeout',
+						  'session.history_retention', 'session.notify', 'session.event_retention')),
+		  ARRAY['session.clientless_idle_timeout', 'session.event_retention', 'session.history_retention', 'session.idle_timeout',
 				'session.limit_policy', 'session.max_lifetime', 'session.max_sessions_per_user',
 				'session.notify', 'session.reaper_interval'],
 		  'every setting exists');
 SELECT is(unit, 's', name || ' is a time in seconds')
 	FROM pg_settings
 	WHERE name IN ('session.idle_timeout', 'session.max_lifetime', 'session.clientless_idle_timeout',
-				   'session.reaper_interval', 'session.history_retention')
+				   'session.reaper_interval', 'session.history_retention', 'session.event_retention')
 	ORDER BY name;
 SELECT is(boot_val, v, name || ' defaults to ' || v)
 	FROM pg_settings JOIN (VALUES ('session.idle_timeout', '1800'), ('session.max_lifetime', '0'),
 								  ('session.clientless_idle_timeout', '0'), ('session.max_sessions_per_user', '0'),
 								  ('session.limit_policy', 'reject'), ('session.history_retention', '0'),
-								  ('session.notify', 'on')) AS d(n, v) ON name = n
+								  ('session.notify', 'on'), ('session.event_retention', '86400')) AS d(n, v) ON name = n
 	ORDER BY name;
 SELECT is(enumvals, ARRAY['reject', 'evict_oldest'], 'limit_policy is reject or evict_oldest')
 	FROM pg_settings WHERE name = 'session.limit_policy';

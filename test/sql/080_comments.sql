@@ -76,7 +76,8 @@ SELECT ok(coalesce(btrim(obj_description((SELECT oid FROM pg_extension WHERE ext
 SELECT set_has($$SELECT name::text FROM pg_settings WHERE name LIKE 'session.%'$$,
 			   $$SELECT unnest(ARRAY['session.idle_timeout', 'session.max_lifetime', 'session.clientless_idle_timeout',
 									'session.reaper_interval', 'session.database', 'session.max_sessions_per_user',
-									'session.limit_policy', 'session.history_retention', 'session.notify'])$$,
+									'session.limit_policy', 'session.history_retention', 'session.notify',
+									'session.event_retention'])$$,
 			   'the settings of the contract are all defined (server preloaded)');
 SELECT is_empty($$SELECT name FROM pg_settings WHERE name LIKE 'session.%'
 				  AND coalesce(btrim(short_desc), '') = '' ORDER BY 1$$,
