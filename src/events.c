@@ -394,6 +394,20 @@ session_event_log_rows(const char *event)
 	if (tt == NULL || n == 0 || !session_events_wanted())
 		return;
 
+	/* one row (a close): the single-row statement, no arrays to build */
+	if (n == 1)
+	{
+		HeapTuple	row = tt->vals[0];
+		bool		isnull;
+
+		session_event_log(event, DatumGetInt64(SPI_getbinval(row, tt->tupdesc, 1, &isnull)),
+						  SPI_getbinval(row, tt->tupdesc, 2, &isnull),
+						  SPI_getvalue(row, tt->tupdesc, 3), SPI_getvalue(row, tt->tupdesc, 4),
+						  SPI_getvalue(row, tt->tupdesc, 5), SPI_getvalue(row, tt->tupdesc, 6),
+						  SPI_getvalue(row, tt->tupdesc, 7));
+		return;
+	}
+
 	for (int c = 0; c < 7; c++)
 	{
 		cols[c] = palloc(sizeof(Datum) * n);
