@@ -40,6 +40,7 @@
 #include "session.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "funcapi.h"
@@ -52,7 +53,6 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/array.h"
-#include "catalog/namespace.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
@@ -316,11 +316,12 @@ session_events_init(void)
 /*
  * Are events written now?  Callers check it before gathering what an
  * event needs, so the write path does no event work with session.notify off.
+ * Without the shared memory of a preloaded library nobody could read them.
  */
 bool
 session_events_wanted(void)
 {
-	return session_notify;
+	return session_notify && events_shared != NULL;
 }
 
 /* Before the first event of the transaction gets its id: publish the floor. */
