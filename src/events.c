@@ -38,6 +38,7 @@
  *-------------------------------------------------------------------------
  */
 #include "session.h"
+#include "queries.h"
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -65,9 +66,6 @@ PG_FUNCTION_INFO_V1(session_events_since);
 #define EVENTS_MAX_ROWS			1000000
 #define EVENTS_PURGE_BATCH		10000
 
-/* The columns of an event after event_id and event_time */
-#define EVENT_COLUMNS "event, id, uuid, username, project, node, scope, reason"
-
 typedef struct EventFloor
 {
 	Oid			dbid;			/* database of the backend, set before floor */
@@ -89,42 +87,6 @@ static bool exit_registered = false;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-
-static SessionPlan insert_one_plan = {
-	"INSERT INTO session_storage.events (event_time, " EVENT_COLUMNS ") "
-	"VALUES (pg_catalog.statement_timestamp(), $1, $2, $3, $4, $5, $6, $7, $8)",
-	8, {TEXTOID, INT8OID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
-};
-
-static SessionPlan insert_rows_plan = {
-	"INSERT INTO session_storage.events (event_time, " EVENT_COLUMNS ") "
-	"SELECT pg_catalog.statement_timestamp(), $1, u.* FROM ROWS FROM ("
-	"pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::uuid[]), "
-	"pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[]), "
-	"pg_catalog.unnest($7::text[]), pg_catalog.unnest($8::text[])) AS u",
-	8, {TEXTOID, INT8ARRAYOID, UUIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	TEXTARRAYOID, TEXTARRAYOID}, NULL
-};
-
-static SessionPlan since_plan = {
-	"SELECT event_id, event_time, " EVENT_COLUMNS " FROM session_storage.events "
-	"WHERE event_id > $1 AND event_id <= $2 ORDER BY event_id LIMIT $3",
-	3, {INT8OID, INT8OID, INT4OID}, NULL
-};
-
-/*
- * Events are appended in id order, so the oldest are first in the primary
- * key: everything below the first event younger than the cutoff goes, a
- * batch at a time.  Deleting takes no lock that writers or readers wait for.
- */
-static SessionPlan purge_plan = {
-	"DELETE FROM session_storage.events WHERE event_id IN ("
-	" SELECT event_id FROM session_storage.events WHERE event_id < COALESCE("
-	"  (SELECT event_id FROM session_storage.events WHERE event_time >= $1"
-	"   ORDER BY event_id LIMIT 1), 9223372036854775807)"
-	" ORDER BY event_id LIMIT $2)",
-	2, {TIMESTAMPTZOID, INT4OID}, NULL
-};
 
 /* ---------------------------------------------------------------------
  * Shared memory
@@ -374,7 +336,7 @@ session_event_log(const char *event, int64 id, Datum uuid, const char *username,
 	values[7] = text_or_null(reason, &nulls[7]);
 
 	before_insert();
-	session_exec(&insert_one_plan, values, nulls, false, 0);
+	session_exec(&query_event_insert, values, nulls, false, 0);
 }
 
 /*
@@ -433,7 +395,7 @@ session_event_log_rows(const char *event)
 	}
 
 	before_insert();
-	session_exec(&insert_rows_plan, values, NULL, false, 0);
+	session_exec(&query_event_insert_rows, values, NULL, false, 0);
 }
 
 /* ---------------------------------------------------------------------
@@ -498,7 +460,7 @@ session_events_since(PG_FUNCTION_ARGS)
 		values[2] = Int32GetDatum(max_rows);
 		/* a snapshot taken after the horizon, whatever the isolation level */
 		PushActiveSnapshot(GetLatestSnapshot());
-		session_exec_into_result(fcinfo, &since_plan, values, nulls);
+		session_exec_into_result(fcinfo, &query_events_since, values, nulls);
 		PopActiveSnapshot();
 	}
 	session_spi_finish(&spi);
@@ -507,26 +469,29 @@ session_events_since(PG_FUNCTION_ARGS)
 
 /*
  * Delete the events older than session.event_retention (the background
- * worker calls it in a transaction of its own, with an SPI connection).
+ * worker calls it in a transaction of its own).
  */
 void
 session_events_apply_retention(void)
 {
+	SessionSpi	spi;
 	Datum		values[2];
 	int64		removed = 0;
 	int			n;
 
 	if (session_event_retention <= 0)
 		return;
+	session_spi_connect(&spi);
 	values[0] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp() -
 									(TimestampTz) session_event_retention * USECS_PER_SEC);
 	values[1] = Int32GetDatum(EVENTS_PURGE_BATCH);
 	do
 	{
 		CHECK_FOR_INTERRUPTS();
-		n = session_exec(&purge_plan, values, NULL, false, 0);
+		n = session_exec(&query_events_purge, values, NULL, false, 0);
 		removed += n;
 	} while (n == EVENTS_PURGE_BATCH);
+	session_spi_finish(&spi);
 
 	if (removed > 0)
 		ereport(DEBUG1,

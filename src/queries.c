@@ -241,6 +241,47 @@ SessionPlan query_attach = {
 	1, {INT8OID}, NULL
 };
 
+/* ------------------------------------------------------------------ events */
+
+/* The columns of an event after event_id and event_time */
+#define EVENT_COLUMNS "event, id, uuid, username, project, node, scope, reason"
+
+SessionPlan query_event_insert = {
+	"INSERT INTO session_storage.events (event_time, " EVENT_COLUMNS ") "
+	"VALUES (" TS_NOW ", $1, $2, $3, $4, $5, $6, $7, $8)",
+	8, {TEXTOID, INT8OID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
+};
+
+SessionPlan query_event_insert_rows = {
+	"INSERT INTO session_storage.events (event_time, " EVENT_COLUMNS ") "
+	"SELECT " TS_NOW ", $1, u.* FROM ROWS FROM ("
+	"pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::uuid[]), "
+	"pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[]), "
+	"pg_catalog.unnest($7::text[]), pg_catalog.unnest($8::text[])) AS u",
+	8, {TEXTOID, INT8ARRAYOID, UUIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, TEXTARRAYOID}, NULL
+};
+
+SessionPlan query_events_since = {
+	"SELECT event_id, event_time, " EVENT_COLUMNS " FROM session_storage.events "
+	"WHERE event_id > $1 AND event_id <= $2 ORDER BY event_id LIMIT $3",
+	3, {INT8OID, INT8OID, INT4OID}, NULL
+};
+
+/*
+ * Events are appended in id order, so the oldest are first in the primary
+ * key: everything below the first event younger than the cutoff goes, a
+ * batch at a time.  Deleting takes no lock that writers or readers wait for.
+ */
+SessionPlan query_events_purge = {
+	"DELETE FROM session_storage.events WHERE event_id IN ("
+	" SELECT event_id FROM session_storage.events WHERE event_id < COALESCE("
+	"  (SELECT event_id FROM session_storage.events WHERE event_time >= $1"
+	"   ORDER BY event_id LIMIT 1), 9223372036854775807)"
+	" ORDER BY event_id LIMIT $2)",
+	2, {TIMESTAMPTZOID, INT4OID}, NULL
+};
+
 /* ------------------------------------------------------------------ report */
 
 /* $1 origin, $2 bucket, $3 first and $4 last bucket number, $5 project pattern, $6 fill */

@@ -40,6 +40,12 @@ extern SessionPlan query_ended_user;
 /* context.c: attaching a session */
 extern SessionPlan query_attach;
 
+/* events.c: the event log */
+extern SessionPlan query_event_insert;
+extern SessionPlan query_event_insert_rows;
+extern SessionPlan query_events_since;
+extern SessionPlan query_events_purge;
+
 /* report.c */
 extern SessionPlan query_concurrency;
 
