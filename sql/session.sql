@@ -847,6 +847,7 @@ ROWS 1000;
 COMMENT ON FUNCTION session.events_since(bigint, integer) IS
 	'Events after after_event_id, at most max_rows, in event_id order; pass the last event_id read to get the next ones (needs shared_preload_libraries = ''session'')';
 
+REVOKE ALL ON session_storage.events, session_storage.events_event_id_seq FROM PUBLIC;
 REVOKE ALL ON FUNCTION session.events_since(bigint, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION session.events_since(bigint, integer) TO session_reader;
 

@@ -134,31 +134,32 @@ SELECT is_empty(format('SELECT * FROM session.events_since(%s, 1000) WHERE id = 
 CREATE ROLE ev_none NOLOGIN;
 CREATE ROLE ev_reader NOLOGIN IN ROLE session_reader;
 CREATE ROLE ev_app NOLOGIN IN ROLE session_app;
-CREATE FUNCTION pg_temp.as_role(r name, q text) RETURNS void LANGUAGE plpgsql AS $$
+-- runs q as role r (include/as_role.sql wants a result; LISTEN has none)
+CREATE FUNCTION pg_temp.run_as(r name, q text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
 	EXECUTE format('SET LOCAL ROLE %I', r);
 	EXECUTE q;
 	RESET ROLE;
 END
 $$;
-SELECT throws_ok($$SELECT pg_temp.as_role('ev_none', 'SELECT count(*) FROM session.events_since(0, 10)')$$,
+SELECT throws_ok($$SELECT pg_temp.run_as('ev_none', 'SELECT count(*) FROM session.events_since(0, 10)')$$,
 				 '42501', NULL, 'a PUBLIC role cannot read events');
-SELECT throws_ok($$SELECT pg_temp.as_role('ev_none', 'SELECT count(*) FROM session_storage.events')$$,
+SELECT throws_ok($$SELECT pg_temp.run_as('ev_none', 'SELECT count(*) FROM session_storage.events')$$,
 				 '42501', NULL, 'a PUBLIC role cannot read the log table');
-SELECT throws_ok($$SELECT pg_temp.as_role('ev_reader', 'SELECT count(*) FROM session_storage.events')$$,
+SELECT throws_ok($$SELECT pg_temp.run_as('ev_reader', 'SELECT count(*) FROM session_storage.events')$$,
 				 '42501', NULL, 'a reader cannot read the log table either, only events_since');
-SELECT throws_ok($$SELECT pg_temp.as_role('ev_none', 'LISTEN session_events')$$,
+SELECT throws_ok($$SELECT pg_temp.run_as('ev_none', 'LISTEN session_events')$$,
 				 '42501', NULL, 'a PUBLIC role cannot LISTEN session_events');
-SELECT throws_ok($$SELECT pg_temp.as_role('ev_app', 'LISTEN session_events')$$,
+SELECT throws_ok($$SELECT pg_temp.run_as('ev_app', 'LISTEN session_events')$$,
 				 '42501', NULL, 'nor can session_app');
-SELECT lives_ok($$SELECT pg_temp.as_role('ev_none', 'LISTEN other_channel')$$,
+SELECT lives_ok($$SELECT pg_temp.run_as('ev_none', 'LISTEN other_channel')$$,
 				'other channels are left alone');
-SELECT lives_ok($$SELECT pg_temp.as_role('ev_reader', 'LISTEN session_events')$$,
+SELECT lives_ok($$SELECT pg_temp.run_as('ev_reader', 'LISTEN session_events')$$,
 				'a member of session_reader can LISTEN session_events');
-SELECT lives_ok($$SELECT pg_temp.as_role('ev_reader', 'SELECT count(*) FROM session.events_since(0, 10)')$$,
+SELECT lives_ok($$SELECT pg_temp.run_as('ev_reader', 'SELECT count(*) FROM session.events_since(0, 10)')$$,
 				'and read events');
 -- anyone can NOTIFY the channel; the wake-up carries nothing a reader acts on
-SELECT lives_ok($$SELECT pg_temp.as_role('ev_none', $q$SELECT pg_notify('session_events', '{"event":"terminate","id":1}')$q$)$$,
+SELECT lives_ok($$SELECT pg_temp.run_as('ev_none', $q$SELECT pg_notify('session_events', '{"event":"terminate","id":1}')$q$)$$,
 				'a PUBLIC role can still send a NOTIFY on the channel');
 SELECT is_empty(format('SELECT * FROM session.events_since(%s, 1000) WHERE id <> %s', :ev1, :s9),
 				'but it adds no event: a reader woken by it finds nothing new');
