@@ -1,0 +1,82 @@
+"""Fixtures: a database of the run's own on the cluster named by the PG* variables.
+
+The run creates ``session_pyclient_<pid>``, installs the extension there and drops
+it at the end (the roles session_reader/app/admin are cluster-wide and stay).
+PGUSER must be allowed to create databases and the extension.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any, Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from session_registry import Registry
+
+
+@pytest.fixture(scope="session")
+def dbname() -> Iterator[str]:
+    name = f"session_pyclient_{os.getpid()}"
+    with psycopg.connect(dbname="postgres", autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        with psycopg.connect(dbname=name, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION session")
+        yield name
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def dsn(dbname: str) -> str:
+    return psycopg.conninfo.make_conninfo("", dbname=dbname)
+
+
+@pytest.fixture
+def conn(dsn: str) -> Iterator["psycopg.Connection[Any]"]:
+    """An autocommit connection."""
+    with psycopg.connect(dsn, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def tx_conn(dsn: str) -> Iterator["psycopg.Connection[Any]"]:
+    """A connection without autocommit (psycopg's default)."""
+    with psycopg.connect(dsn) as c:
+        yield c
+
+
+@pytest.fixture
+def reg(conn: "psycopg.Connection[Any]") -> Registry:
+    return Registry(conn)
+
+
+@pytest.fixture
+def pool(dsn: str) -> Iterator[Any]:
+    from psycopg_pool import ConnectionPool
+
+    p = ConnectionPool(dsn, min_size=2, max_size=2, open=True)
+    p.wait()
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+@pytest.fixture
+def name() -> str:
+    """A username nobody else in the run uses."""
+    return "u" + uuid.uuid4().hex[:10]
+
+
+def state(conn: "psycopg.Connection[Any]") -> tuple:
+    """(user context, attached session) of a connection, read outside the registry."""
+    row = conn.execute("SELECT session.get_user_context(), session.current_session_id()").fetchone()
+    assert row is not None
+    return tuple(row)
