@@ -389,23 +389,29 @@ class Registry:
         """The session attached to this thread's connection; None when unattached."""
         return self._value("SELECT session.current_session_id()")  # type: ignore[no-any-return]
 
-    def set_user_context(self, username: Optional[str], is_local: bool = False) -> Optional[str]:
+    def set_user_context(self, username: Optional[str], is_local: Optional[bool] = None) -> Optional[str]:
         """Sets the context of this thread's connection (detaching a session) and
-        returns the previous one. Prefer :meth:`user_context`, which puts back what
-        was there."""
+        returns the previous one. ``is_local`` None means true over a pool (a
+        session-scope context would stay on the pooled connection for its next
+        user) and false over a connection. Prefer :meth:`user_context`, which puts
+        back what was there."""
         return self._value(  # type: ignore[no-any-return]
-            "SELECT session.set_user_context(%s::text, %s::boolean)", (username, is_local)
+            "SELECT session.set_user_context(%s::text, %s::boolean)", (username, self._is_local(is_local))
         )
 
-    def attach(self, session_id: int, is_local: bool = False) -> Optional[str]:
+    def attach(self, session_id: int, is_local: Optional[bool] = None) -> Optional[str]:
         """Attaches this thread's connection to an open session and returns the
-        previous user context."""
+        previous user context (``is_local`` as for :meth:`set_user_context`)."""
         return self._value(  # type: ignore[no-any-return]
-            "SELECT session.attach_session(%s::bigint, %s::boolean)", (session_id, is_local)
+            "SELECT session.attach_session(%s::bigint, %s::boolean)", (session_id, self._is_local(is_local))
         )
+
+    def _is_local(self, is_local: Optional[bool]) -> bool:
+        return self._pool is not None if is_local is None else is_local
 
     def reset_user_context(self) -> None:
-        """Clears the context and the attached session of this thread's connection."""
+        """Clears the context and the attached session of this thread's connection
+        (for the connection, like ``RESET``)."""
         self._value("SELECT session.reset_user_context()")
 
     @contextmanager
