@@ -27,6 +27,10 @@ test=(
 	python3-psycopg
 	python3-psycopg-pool
 	python3-pytest
+	python3-venv
+	python3-pip
+	python3-setuptools
+	python3-wheel
 	default-jdk-headless
 	libpostgresql-jdbc-java
 	prometheus-postgres-exporter

@@ -74,9 +74,3 @@ def name() -> str:
     """A username nobody else in the run uses."""
     return "u" + uuid.uuid4().hex[:10]
 
-
-def state(conn: "psycopg.Connection[Any]") -> tuple:
-    """(user context, attached session) of a connection, read outside the registry."""
-    row = conn.execute("SELECT session.get_user_context(), session.current_session_id()").fetchone()
-    assert row is not None
-    return tuple(row)

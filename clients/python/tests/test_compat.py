@@ -6,9 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import psycopg
 import pytest

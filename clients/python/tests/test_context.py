@@ -8,7 +8,7 @@ import itertools
 import threading
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable, ContextManager, Iterator, List, Optional, Tuple
+from typing import Any, ContextManager, Iterator, List, Optional, Tuple
 
 import psycopg
 import psycopg.errors

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, List
+from typing import List
 
 import psycopg
 import pytest

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The JDBC example (clients/java/Example.java, shown in README.md's "Java" part):
+# checks that the README shows exactly the file, compiles it with Debian's
+# default-jdk-headless against libpostgresql-jdbc-java (-Xlint:all -Werror), and runs
+# it against the cluster named by PGHOST/PGPORT/PGUSER (a superuser; JDBC connects to
+# 127.0.0.1:PGPORT when PGHOST is a socket directory) in a database of its own.
+# Ends with the line
+#   N passed, M failed
+# Environment: SESSION_ROOT (the tree, default: this script's), SESSION_JDBC_JAR
+# (default /usr/share/java/postgresql.jar).
+set -uo pipefail
+
+ROOT=${SESSION_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+JAR=${SESSION_JDBC_JAR:-/usr/share/java/postgresql.jar}
+: "${PGHOST:?PGHOST must name the cluster}" "${PGPORT:?}" "${PGUSER:?}"
+export PGHOST PGPORT PGUSER
+DB=session_java_$$
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/session-java.XXXXXX")
+PASSED=0
+FAILED=0
+
+cleanup() {
+	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok() {
+	PASSED=$((PASSED + 1))
+	echo "ok      $1"
+}
+not_ok() {
+	FAILED=$((FAILED + 1))
+	echo "FAILED  $1"
+}
+
+# 1. the README shows the file itself, so that the two cannot drift apart
+awk '/^```java$/ {inside = 1; next} /^```$/ && inside {inside = 0; next} inside' \
+	"$ROOT/README.md" >"$WORK/readme.java"
+if [ -s "$WORK/readme.java" ] && diff -u "$ROOT/clients/java/Example.java" "$WORK/readme.java"; then
+	ok "README.md shows clients/java/Example.java"
+else
+	not_ok "README.md shows clients/java/Example.java (diff above; copy the file into the java block)"
+fi
+
+# 2. it compiles without a warning
+mkdir -p "$WORK/classes"
+if javac -Xlint:all -Werror -cp "$JAR" -d "$WORK/classes" "$ROOT/clients/java/Example.java"; then
+	ok "javac Example.java"
+else
+	not_ok "javac Example.java"
+	echo "$PASSED passed, $((FAILED + 1)) failed"
+	exit 1
+fi
+
+# 3. it runs, and does what it says
+if ! psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $DB" ||
+	! psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "CREATE EXTENSION session"; then
+	not_ok "create the database"
+	echo "$PASSED passed, $FAILED failed"
+	exit 1
+fi
+if PGDATABASE=$DB timeout 120 java -cp "$JAR:$WORK/classes" Example >"$WORK/out" 2>&1; then
+	ok "java Example"
+else
+	not_ok "java Example"
+fi
+cat "$WORK/out"
+expect() {
+	if grep -Eq "$2" "$WORK/out"; then ok "$1"; else not_ok "$1 (no line matching /$2/)"; fi
+}
+expect "setObject with casts for inet and jsonb" '^1 billy 10\.0\.0\.7 /main,/alarms \{"locale": "de"\}$'
+expect "createArrayOf for a batch heartbeat" '^batch touched: 1$'
+expect "getSQLState() SE404" '^SE404: .*session 424242 not found'
+expect "getSQLState() SE429" '^SE429: .*already has 1 open sessions'
+expect "events_since woken by getNotifications" '^event open ann$'
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
