@@ -177,7 +177,9 @@ def test_failed_transaction_inside_each_level(
         else:
             env.fail_transaction()
 
-    expect = pytest.raises(psycopg.errors.DivisionByZero) if propagate else nullcontext()
+    expect: ContextManager[Any] = nullcontext()
+    if propagate:
+        expect = pytest.raises(psycopg.errors.DivisionByZero)
     with env.scope():
         start = set_initial(env, initial, name)
         if len(order) == 1:

@@ -31,7 +31,7 @@ def from_row(cls: Type[T], row: Mapping[str, Any]) -> T:
     """Builds dataclass ``cls`` from a row (a mapping of column names), taking the
     columns it knows; columns a later version of the extension adds are ignored and
     fields the row lacks keep their defaults."""
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in row.items() if k in names})
 
 
@@ -143,7 +143,7 @@ class GatewaySession(NamedTuple):
     clientId: Optional[str]
     creationTime: datetime
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             if key not in self._fields:
                 raise KeyError(key)
