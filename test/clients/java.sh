@@ -73,7 +73,8 @@ expect "setObject with casts for inet and jsonb" '^1 billy 10\.0\.0\.7 /main,/al
 expect "createArrayOf for a batch heartbeat" '^batch touched: 1$'
 expect "getSQLState() SE404" '^SE404: .*session 424242 not found'
 expect "getSQLState() SE429" '^SE429: .*already has 1 open sessions'
-expect "events_since woken by getNotifications" '^event open ann$'
+expect "getNotifications() woken by the commit" '^woken: [1-9]'
+expect "events_since() after the wake-up" '^event open ann$'
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
