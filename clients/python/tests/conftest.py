@@ -74,3 +74,17 @@ def name() -> str:
     """A username nobody else in the run uses."""
     return "u" + uuid.uuid4().hex[:10]
 
+
+
+@pytest.fixture(scope="session")
+def app_role(dbname: str) -> Iterator[str]:
+    """A login role with only session_app and session_reader, as an application has."""
+    role = f"session_pyclient_app_{os.getpid()}"
+    with psycopg.connect(dbname="postgres", autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE session_app, session_reader").format(sql.Identifier(role)))
+    try:
+        yield role
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))

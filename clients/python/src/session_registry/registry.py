@@ -14,6 +14,7 @@ from typing import (
     TYPE_CHECKING,
     Any,
     Dict,
+    Generator,
     Iterator,
     List,
     Mapping,
@@ -483,7 +484,7 @@ class Registry:
         max_rows: int = 1000,
         timeout: Optional[float] = None,
         poll_interval: float = 5.0,
-    ) -> Iterator[Event]:
+    ) -> Generator[Event, None, None]:
         """The registry's events after ``after_event_id``, in order, then every new
         one as it is committed (``session.events_since`` woken up by ``LISTEN
         session_events``). Stops when ``timeout`` seconds pass without an event (None:
@@ -492,7 +493,8 @@ class Registry:
 
         Needs ``session_reader``. Over a pool it holds a connection of its own while
         it runs; over a connection, that connection must be in autocommit mode and is
-        listening while the iterator runs."""
+        listening while the iterator runs. Leaving the loop (or ``close()``) stops
+        listening and gives a pool's connection back."""
         if self._pool is not None:
             return self._pool_events(after_event_id, max_rows, timeout, poll_interval)
         assert self._conn is not None
@@ -504,7 +506,7 @@ class Registry:
 
     def _pool_events(
         self, after_event_id: int, max_rows: int, timeout: Optional[float], poll_interval: float
-    ) -> Iterator[Event]:
+    ) -> Generator[Event, None, None]:
         assert self._pool is not None
         conn = self._pool.getconn()
         autocommit = conn.autocommit
@@ -658,7 +660,7 @@ def _follow_events(
     max_rows: int,
     timeout: Optional[float],
     poll_interval: float,
-) -> Iterator[Event]:
+) -> Generator[Event, None, None]:
     """Reads events with ``session.events_since`` and sleeps on the socket between
     batches; a notification (any payload) only wakes it up. A notification that
     arrives while a batch is being read sets a flag, so it is never slept through;
