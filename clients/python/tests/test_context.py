@@ -5,10 +5,9 @@ threads that must never see each other's context."""
 from __future__ import annotations
 
 import itertools
-import threading
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, ContextManager, Iterator, List, Optional, Tuple
+from typing import Any, ContextManager, Iterator, List, Optional, Set, Tuple
 
 import psycopg
 import psycopg.errors
@@ -16,6 +15,8 @@ import pytest
 from psycopg.pq import TransactionStatus
 
 from session_registry import ClientlessSession, Registry, SessionNotFound
+
+from helpers import alternate_blocks, run_threads
 
 State = Tuple[Optional[str], Optional[int]]
 
@@ -279,48 +280,15 @@ def test_pool_two_threads_never_see_each_others_context(dsn: str, name: str, siz
     was the other thread's just before); with two they also run side by side."""
     from psycopg_pool import ConnectionPool
 
-    rounds = 40
     errors: List[str] = []
-    seen_pids: List[set] = [set(), set()]
-    barrier = threading.Barrier(2)
+    backends: List[Set[int]] = [set(), set()]
     with ConnectionPool(dsn, min_size=size, max_size=size) as pool:
         reg = Registry(pool)
-
-        def worker(n: int) -> None:
-            me = f"{name}-t{n}"
-            try:
-                barrier.wait()
-                for i in range(rounds):
-                    kind = "U" if (i + n) % 2 == 0 else "C"
-                    with ExitStack() as stack:
-                        if kind == "U":
-                            conn = stack.enter_context(reg.user_context(me))
-                            expected_sid = None
-                        else:
-                            cs = stack.enter_context(reg.clientless_session(me))
-                            conn, expected_sid = cs.connection, cs.id
-                        seen_pids[n].add(conn.info.backend_pid)
-                        for _ in range(3):
-                            got = (reg.get_user_context(), reg.current_session_id())
-                            if got != (me, expected_sid):
-                                errors.append(f"thread {n} round {i}: saw {got}")
-                            conn.execute("SELECT pg_sleep(0.001)")
-                    # a checkout of its own after the block: nobody's context
-                    got = (reg.get_user_context(), reg.current_session_id())
-                    if got != (None, None):
-                        errors.append(f"thread {n} round {i} after the block: saw {got}")
-            except Exception as exc:  # pragma: no cover - reported below
-                errors.append(f"thread {n}: {exc!r}")
-
-        threads = [threading.Thread(target=worker, args=(n,)) for n in (0, 1)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
+        run_threads(lambda n: alternate_blocks(reg, f"{name}-t{n}", 40, n, errors, backends[n]), errors)
     assert errors == []
-    assert all(len(p) > 0 for p in seen_pids)
+    assert all(len(b) > 0 for b in backends)
     if size == 1:
-        assert seen_pids[0] == seen_pids[1]  # one server connection, handed between the threads
+        assert backends[0] == backends[1]  # one server connection, handed between the threads
 
 
 def test_plain_transaction_connection_leaves_nothing_after_commit(tx_conn: psycopg.Connection, name: str) -> None:

@@ -8,7 +8,6 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator, List, Set
@@ -17,6 +16,8 @@ import psycopg
 import pytest
 
 from session_registry import Registry
+
+from helpers import alternate_blocks, run_threads
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
@@ -90,37 +91,11 @@ def test_two_threads_through_pgbouncer(bouncer: str, name: str) -> None:
 
     errors: List[str] = []
     backends: List[Set[int]] = [set(), set()]
-    barrier = threading.Barrier(2)
 
     def worker(n: int) -> None:
-        me = f"{name}-b{n}"
-        try:
-            with ConnectionPool(bouncer, min_size=1, max_size=1,
-                                kwargs={"prepare_threshold": None}) as pool:
-                reg = Registry(pool)
-                barrier.wait()
-                for i in range(30):
-                    block = reg.user_context(me) if i % 2 else reg.clientless_session(me)
-                    with block as got:
-                        sid = None if isinstance(got, psycopg.Connection) else got.id
-                        with reg.connection() as conn:
-                            row = conn.execute("SELECT pg_backend_pid()").fetchone()
-                            assert row is not None
-                            backends[n].add(row[0])
-                        for _ in range(2):
-                            seen = (reg.get_user_context(), reg.current_session_id())
-                            if seen != (me, sid):
-                                errors.append(f"thread {n} round {i}: saw {seen}")
-                    seen = (reg.get_user_context(), reg.current_session_id())
-                    if seen != (None, None):
-                        errors.append(f"thread {n} round {i} after the block: saw {seen}")
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(f"thread {n}: {exc!r}")
+        with ConnectionPool(bouncer, min_size=1, max_size=1, kwargs={"prepare_threshold": None}) as pool:
+            alternate_blocks(Registry(pool), f"{name}-b{n}", 30, n, errors, backends[n])
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in (0, 1)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    run_threads(worker, errors)
     assert errors == []
     assert backends[0] == backends[1] and len(backends[0]) == 1  # one server connection for both
