@@ -1,7 +1,5 @@
-"""events(): session.events_since() woken up by LISTEN session_events.
-
-The event log is built by the `events` work of 0.2.0; until the extension has
-session.events_since() these tests are skipped, saying so."""
+"""events(): session.events_since() woken up by LISTEN session_events (the
+events_available fixture skips, saying why, while the extension lacks the function)."""
 
 from __future__ import annotations
 
@@ -13,13 +11,6 @@ import psycopg
 import pytest
 
 from session_registry import Event, Registry
-
-
-@pytest.fixture
-def events_available(conn: psycopg.Connection) -> None:
-    row = conn.execute("SELECT to_regprocedure('session.events_since(bigint, integer)')").fetchone()
-    if row is None or row[0] is None:
-        pytest.skip("the extension has no session.events_since(bigint, integer) yet (the events work of 0.2.0)")
 
 
 def last_event_id(reg: Registry) -> int:

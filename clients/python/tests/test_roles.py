@@ -31,10 +31,8 @@ def test_an_application_role_over_a_pool(dsn: str, app_role: str, name: str) -> 
         assert reg.close(sid) is True
 
 
-def test_events_for_a_reader(conn: psycopg.Connection, dsn: str, app_role: str, name: str) -> None:
-    row = conn.execute("SELECT to_regprocedure('session.events_since(bigint, integer)')").fetchone()
-    if row is None or row[0] is None:
-        pytest.skip("the extension has no session.events_since(bigint, integer) yet (the events work of 0.2.0)")
+def test_events_for_a_reader(events_available: None, conn: psycopg.Connection, dsn: str, app_role: str,
+                             name: str) -> None:
     with psycopg.connect(dsn, user=app_role, autocommit=True) as reader:
         reg = Registry(reader)
         start = max([e.event_id for e in reg.events(0, timeout=0)], default=0)
