@@ -3,7 +3,7 @@ import java.util.Properties;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 
-/* The session registry from JDBC (pgjdbc). Connects with PGHOST/PGPORT/PGDATABASE/PGUSER. */
+/* The session registry from JDBC (pgjdbc). Connects with PGHOST/PGPORT/PGDATABASE/PGUSER/PGPASSWORD. */
 public class Example {
     public static void main(String[] args) throws Exception {
         String host = System.getenv().getOrDefault("PGHOST", "localhost");
@@ -12,6 +12,7 @@ public class Example {
                 + System.getenv().getOrDefault("PGDATABASE", "postgres");
         Properties props = new Properties();
         props.setProperty("user", System.getenv().getOrDefault("PGUSER", "postgres"));
+        if (System.getenv("PGPASSWORD") != null) props.setProperty("password", System.getenv("PGPASSWORD"));
         try (Connection conn = DriverManager.getConnection(url, props)) {
             // inet and jsonb from Java strings: cast the parameters
             long id;

@@ -8,8 +8,9 @@ PGUSER must be allowed to create databases and the extension.
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
-from typing import Any, Iterator
+from typing import Any, Dict, Iterator
 
 import psycopg
 import pytest
@@ -77,14 +78,20 @@ def name() -> str:
 
 
 @pytest.fixture(scope="session")
-def app_role(dbname: str) -> Iterator[str]:
-    """A login role with only session_app and session_reader, as an application has."""
+def app_role(dbname: str) -> Iterator[Dict[str, str]]:
+    """Connection options of a login role with only session_app and session_reader,
+    as an application has (with a password, for clusters that ask for one)."""
     role = f"session_pyclient_app_{os.getpid()}"
+    password = secrets.token_hex(16)
     with psycopg.connect(dbname="postgres", autocommit=True) as admin:
         admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
-        admin.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE session_app, session_reader").format(sql.Identifier(role)))
+        admin.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE session_app, session_reader").format(
+                sql.Identifier(role), sql.Literal(password)
+            )
+        )
     try:
-        yield role
+        yield {"user": role, "password": password}
     finally:
         with psycopg.connect(dbname="postgres", autocommit=True) as admin:
             admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))

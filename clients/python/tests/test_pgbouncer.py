@@ -37,9 +37,11 @@ def bouncer(dbname: str, tmp_path_factory: Any) -> Iterator[str]:
     port = free_port()
     user = os.environ["PGUSER"]
     (d / "users.txt").write_text(f'"{user}" ""\n')
+    # clients get in without a password; PgBouncer logs in to the server with PGPASSWORD, if any
+    server_password = f" password={os.environ['PGPASSWORD']}" if os.environ.get("PGPASSWORD") else ""
     (d / "pgbouncer.ini").write_text(
         f"""[databases]
-txn = host=127.0.0.1 port={os.environ['PGPORT']} dbname={dbname} pool_mode=transaction
+txn = host=127.0.0.1 port={os.environ['PGPORT']} dbname={dbname} pool_mode=transaction{server_password}
 
 [pgbouncer]
 listen_addr = 127.0.0.1

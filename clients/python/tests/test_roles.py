@@ -3,16 +3,18 @@ only (no superuser), over a pool."""
 
 from __future__ import annotations
 
+from typing import Dict
+
 import psycopg
 import pytest
 
 from session_registry import Registry, SessionNotFound
 
 
-def test_an_application_role_over_a_pool(dsn: str, app_role: str, name: str) -> None:
+def test_an_application_role_over_a_pool(dsn: str, app_role: Dict[str, str], name: str) -> None:
     from psycopg_pool import ConnectionPool
 
-    with ConnectionPool(dsn, min_size=1, max_size=2, kwargs={"user": app_role}) as pool:
+    with ConnectionPool(dsn, min_size=1, max_size=2, kwargs=dict(app_role)) as pool:
         reg = Registry(pool)
         sid = reg.open(name, "P", address="10.9.9.9")
         assert reg.heartbeat(sid, 10, ["/x"]) is True
@@ -31,9 +33,9 @@ def test_an_application_role_over_a_pool(dsn: str, app_role: str, name: str) -> 
         assert reg.close(sid) is True
 
 
-def test_events_for_a_reader(events_available: None, conn: psycopg.Connection, dsn: str, app_role: str,
+def test_events_for_a_reader(events_available: None, conn: psycopg.Connection, dsn: str, app_role: Dict[str, str],
                              name: str) -> None:
-    with psycopg.connect(dsn, user=app_role, autocommit=True) as reader:
+    with psycopg.connect(dsn, autocommit=True, user=app_role["user"], password=app_role["password"]) as reader:
         reg = Registry(reader)
         start = max([e.event_id for e in reg.events(0, timeout=0)], default=0)
         Registry(conn).open(name, "P")
