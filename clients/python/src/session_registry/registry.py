@@ -618,7 +618,11 @@ def _restore(conn: "psycopg.Connection[Any]", saved: _Saved) -> None:
     in_transaction = conn.info.transaction_status != TransactionStatus.IDLE or not conn.autocommit
     try:
         if in_transaction:
-            # a savepoint, so that a session that ended meanwhile does not fail the transaction
+            # a savepoint, so that a session that ended meanwhile does not fail the
+            # transaction. (Without autocommit and outside a transaction, which happens
+            # only after rolling back a block that began the transaction, psycopg makes
+            # this a transaction of its own instead: the state saved then was the
+            # connection's own, which the rollback has put back already.)
             with conn.transaction():
                 _fetch_value(
                     conn, "SELECT session.attach_session(%s::bigint, %s::boolean)", (saved.session_id, saved.local)
