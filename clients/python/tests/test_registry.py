@@ -105,6 +105,13 @@ def test_close_terminate_close_node(reg: Registry, name: str) -> None:
     assert reg.list(name) == []
 
 
+def test_close_refuses_the_reasons_of_other_functions(reg: Registry, name: str) -> None:
+    sid = reg.open(name, "P")
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        reg.close(sid, "timeout")
+    assert reg.get(sid).end_time is None
+
+
 def test_clientless(reg: Registry, name: str) -> None:
     sid = reg.open_clientless(name, "P", node="gw-1", attributes={"job": "report"})
     info = reg.get(sid)
@@ -217,7 +224,7 @@ def test_low_level_context_calls(reg: Registry, name: str) -> None:
     assert (reg.get_user_context(), reg.current_session_id()) == (None, None)
 
 
-def test_reporting_views(reg: Registry, name: str) -> None:
+def test_reporting_views(reg: Registry, name: str, dbname: str) -> None:
     project = "Rep" + name
     a = reg.open(name, project, scope="designer")
     reg.open(name + "2", project)
@@ -236,7 +243,7 @@ def test_reporting_views(reg: Registry, name: str) -> None:
 
     with reg.user_context(name):
         mine = [x for x in reg.connections() if x.user_context == name]
-    assert len(mine) == 1 and isinstance(mine[0].pid, int)
+    assert len(mine) == 1 and isinstance(mine[0].pid, int) and mine[0].datname == dbname
 
     now = datetime.now(timezone.utc)
     buckets = reg.concurrency(now - timedelta(hours=1), now + timedelta(minutes=1), timedelta(hours=2), project)
