@@ -1,19 +1,10 @@
 import java.sql.*;
 import java.util.Properties;
-import org.postgresql.PGConnection;
-import org.postgresql.PGNotification;
 
 /* The session registry from JDBC (pgjdbc). Connects with PGHOST/PGPORT/PGDATABASE/PGUSER/PGPASSWORD. */
 public class Example {
     public static void main(String[] args) throws Exception {
-        String host = System.getenv().getOrDefault("PGHOST", "localhost");
-        String url = "jdbc:postgresql://" + (host.startsWith("/") ? "localhost" : host) + ":"
-                + System.getenv().getOrDefault("PGPORT", "5432") + "/"
-                + System.getenv().getOrDefault("PGDATABASE", "postgres");
-        Properties props = new Properties();
-        props.setProperty("user", System.getenv().getOrDefault("PGUSER", "postgres"));
-        if (System.getenv("PGPASSWORD") != null) props.setProperty("password", System.getenv("PGPASSWORD"));
-        try (Connection conn = DriverManager.getConnection(url, props)) {
+        try (Connection conn = DriverManager.getConnection(url(), props())) {
             // inet and jsonb from Java strings: cast the parameters
             long id;
             try (PreparedStatement ps = conn.prepareStatement("SELECT session.open_session(username => ?,"
@@ -65,36 +56,19 @@ public class Example {
                 System.out.println("SE429: " + e.getMessage());
             }
         }
-        // with stringtype=unspecified, setString() works for inet and jsonb without casts
-        props.setProperty("stringtype", "unspecified");
-        try (Connection listener = DriverManager.getConnection(url, props);
-             Connection writer = DriverManager.getConnection(url, props)) {
-            // events: read the log with events_since(); NOTIFY session_events (no payload) only wakes us up
-            try (Statement st = listener.createStatement()) { st.execute("LISTEN session_events"); }
-            long last = readEvents(listener, 0);             // what happened so far
-            try (PreparedStatement ps = writer.prepareStatement(
-                    "SELECT session.open_session('ann', 'MyProject', address => ?, attributes => ?)")) {
-                ps.setString(1, "10.0.0.8");
-                ps.setString(2, "{\"locale\": \"fr\"}");
-                ps.executeQuery().close();
-            }
-            PGNotification[] wakeUps = listener.unwrap(PGConnection.class).getNotifications(10000); // wait up to 10 s
-            System.out.println("woken: " + (wakeUps == null ? 0 : wakeUps.length));
-            readEvents(listener, last);                      // what woke us up
-        }
     }
 
-    static long readEvents(Connection conn, long after) throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement("SELECT event_id, event, id, username"
-                + " FROM session.events_since(?, 1000)")) {
-            ps.setLong(1, after);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    after = rs.getLong("event_id");
-                    System.out.println("event " + rs.getString("event") + " " + rs.getString("username"));
-                }
-            }
-        }
-        return after;
+    static String url() {
+        String host = System.getenv().getOrDefault("PGHOST", "localhost");
+        return "jdbc:postgresql://" + (host.startsWith("/") ? "localhost" : host) + ":"
+                + System.getenv().getOrDefault("PGPORT", "5432") + "/"
+                + System.getenv().getOrDefault("PGDATABASE", "postgres");
+    }
+
+    static Properties props() {
+        Properties props = new Properties();
+        props.setProperty("user", System.getenv().getOrDefault("PGUSER", "postgres"));
+        if (System.getenv("PGPASSWORD") != null) props.setProperty("password", System.getenv("PGPASSWORD"));
+        return props;
     }
 }
