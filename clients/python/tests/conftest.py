@@ -96,10 +96,3 @@ def app_role(dbname: str) -> Iterator[Dict[str, str]]:
         with psycopg.connect(dbname="postgres", autocommit=True) as admin:
             admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
-
-@pytest.fixture
-def events_available(conn: "psycopg.Connection[Any]") -> None:
-    """Skips, saying why, while the extension has no event log (the events work of 0.2.0)."""
-    row = conn.execute("SELECT to_regprocedure('session.events_since(bigint, integer)')").fetchone()
-    if row is None or row[0] is None:
-        pytest.skip("the extension has no session.events_since(bigint, integer) yet (the events work of 0.2.0)")

@@ -1,5 +1,4 @@
-"""events(): session.events_since() woken up by LISTEN session_events (the
-events_available fixture skips, saying why, while the extension lacks the function)."""
+"""events(): session.events_since() woken up by LISTEN session_events."""
 
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ def last_event_id(reg: Registry) -> int:
     return ids[-1] if ids else 0
 
 
-def test_events_after_an_id_in_order(events_available: None, reg: Registry, name: str) -> None:
+def test_events_after_an_id_in_order(reg: Registry, name: str) -> None:
     start = last_event_id(reg)
     sid = reg.open(name, "P", node="gw-1")
     reg.set_user(sid, None)
@@ -35,14 +34,14 @@ def test_events_after_an_id_in_order(events_available: None, reg: Registry, name
     assert [e for e in reg.events(ids[0], timeout=0) if e.id == sid][0].event == "user"
 
 
-def test_events_in_small_batches(events_available: None, reg: Registry, name: str) -> None:
+def test_events_in_small_batches(reg: Registry, name: str) -> None:
     start = last_event_id(reg)
     ids = [reg.open(name, "P") for _ in range(5)]
     got = [e.id for e in reg.events(start, max_rows=2, timeout=0) if e.id in ids]
     assert got == ids
 
 
-def test_events_wake_up_on_commit(events_available: None, dsn: str, name: str) -> None:
+def test_events_wake_up_on_commit(dsn: str, name: str) -> None:
     """The iterator sleeps until a commit of another connection wakes it up."""
     from psycopg_pool import ConnectionPool
 

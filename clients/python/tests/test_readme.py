@@ -39,11 +39,9 @@ def run(script: str, dbname: str, tmp_path: Path) -> str:
     return done.stdout
 
 
-def tour(with_events: bool) -> str:
+def tour() -> str:
     blocks = python_blocks(CLIENT_README.read_text())
     assert len(blocks) >= 8
-    if not with_events:
-        blocks = [b for b in blocks if "reg.events(" not in b]
     return "\n".join(blocks)
 
 
@@ -54,14 +52,8 @@ def check_tour_output(out: str) -> None:
     assert out.rstrip().endswith("no such session")
 
 
-def test_the_tour_runs(events_available: None, dbname: str, tmp_path: Path) -> None:
-    check_tour_output(run(tour(with_events=True), dbname, tmp_path))
-
-
-def test_the_tour_runs_but_its_events_block(dbname: str, tmp_path: Path) -> None:
-    """Until the extension has its event log, this runs what the tour needs no event
-    log for (test_the_tour_runs is skipped then, saying why)."""
-    check_tour_output(run(tour(with_events=False), dbname, tmp_path))
+def test_the_tour_runs(dbname: str, tmp_path: Path) -> None:
+    check_tour_output(run(tour(), dbname, tmp_path))
 
 
 def test_the_main_readmes_python_part_runs(dbname: str, tmp_path: Path) -> None:

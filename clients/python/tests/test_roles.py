@@ -33,7 +33,7 @@ def test_an_application_role_over_a_pool(dsn: str, app_role: Dict[str, str], nam
         assert reg.close(sid) is True
 
 
-def test_events_for_a_reader(events_available: None, conn: psycopg.Connection, dsn: str, app_role: Dict[str, str],
+def test_events_for_a_reader(conn: psycopg.Connection, dsn: str, app_role: Dict[str, str],
                              name: str) -> None:
     with psycopg.connect(dsn, autocommit=True, user=app_role["user"], password=app_role["password"]) as reader:
         reg = Registry(reader)
