@@ -441,3 +441,17 @@ REVOKE ALL ON session_storage.events, session_storage.events_event_id_seq FROM P
 REVOKE ALL ON FUNCTION session.events_since(bigint, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION session.events_since(bigint, integer) TO session_reader;
 
+
+-- ops: counters for monitoring (session.stats())
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION session.stats(OUT name text, OUT labels jsonb, OUT value double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'session_stats'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION session.stats() IS
+	'Counters for monitoring, read from shared memory without a table scan: sessions ended since the server started by reason (counted at commit) in this database, and the background worker''s pass figures when it serves this database (needs shared_preload_libraries = ''session'')';
+
+REVOKE ALL ON FUNCTION session.stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION session.stats() TO session_reader;

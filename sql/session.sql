@@ -771,6 +771,14 @@ $$;
 COMMENT ON FUNCTION session_storage.purge_history(timestamptz) IS
 	'Removes ended sessions older than cutoff, dropping whole daily partitions, without waiting for a lock; returns how many it removed';
 
+CREATE FUNCTION session.stats(OUT name text, OUT labels jsonb, OUT value double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'session_stats'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION session.stats() IS
+	'Counters for monitoring, read from shared memory without a table scan: sessions ended since the server started by reason (counted at commit) in this database, and the background worker''s pass figures when it serves this database (needs shared_preload_libraries = ''session'')';
+
 -- The views' session_info columns mean what the row type's columns mean
 DO $comments$
 DECLARE
@@ -878,7 +886,8 @@ GRANT EXECUTE ON FUNCTION
 	session.backend_contexts(),
 	session.connection_list(),
 	session.elapsed_ms(timestamptz, timestamptz),
-	session.concurrency(timestamptz, timestamptz, interval, text, timestamptz, boolean)
+	session.concurrency(timestamptz, timestamptz, interval, text, timestamptz, boolean),
+	session.stats()
 TO session_reader;
 GRANT SELECT ON session.active_sessions, session.history, session.project_usage,
 	session.connections TO session_reader;

@@ -68,6 +68,7 @@ expire_batch(int64 *after)
 		if (id > *after)
 			*after = id;
 	}
+	session_stats_count_ended();
 	session_event_log_rows("expire");
 	return n;
 }

@@ -99,6 +99,7 @@ reaper_pass(void)
 	int64		expired;
 
 	pgstat_report_activity(STATE_RUNNING, "session reaper pass");
+	session_stats_pass_begin();
 	run_in_transaction(session_maintain_partitions);
 	expired = session_expire_now(true);
 	if (expired > 0)
@@ -109,6 +110,7 @@ reaper_pass(void)
 		run_in_transaction(purge_step);
 	if (session_event_retention > 0)
 		run_in_transaction(session_events_apply_retention);
+	session_stats_pass_end(expired);
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
@@ -125,6 +127,7 @@ run_guarded(void (*step) (void))
 	{
 		/* log it, clean up, and try again at the next pass */
 		HOLD_INTERRUPTS();
+		session_stats_pass_failed();
 		EmitErrorReport();
 		AbortOutOfAnyTransaction();
 		FlushErrorState();

@@ -449,6 +449,7 @@ session_end_session(int64 session_id, const char *reason, const char *event,
 	if (session_exec(clientless_only ? &query_end_clientless : &query_end,
 					 values, NULL, false, 0) > 0)
 	{
+		session_stats_count_ended();
 		session_hbuf_ended_rows();
 		session_event_log_rows(event);
 		return true;
@@ -543,6 +544,7 @@ session_close_node_sessions(PG_FUNCTION_ARGS)
 	{
 		CHECK_FOR_INTERRUPTS();
 		n = session_exec_nestloop(&query_end_node, values, NULL);
+		session_stats_count_ended();
 		session_hbuf_ended_rows();
 		session_event_log_rows("close");
 		total += n;

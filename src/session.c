@@ -24,6 +24,7 @@ _PG_init(void)
 	session_connections_init();
 	session_events_init();
 	session_reaper_init();
+	session_stats_init();
 
 	/* after every session.* setting is defined: refuse misspelt ones */
 	MarkGUCPrefixReserved("session");

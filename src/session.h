@@ -129,4 +129,11 @@ extern void session_events_init(void);
 /* reaper.c */
 extern void session_reaper_init(void);
 
+/* stats.c: counters for monitoring */
+extern void session_stats_init(void);
+extern void session_stats_count_ended(void);
+extern void session_stats_pass_begin(void);
+extern void session_stats_pass_end(int64 expired);
+extern void session_stats_pass_failed(void);
+
 #endif							/* SESSION_H */
