@@ -442,7 +442,7 @@ REVOKE ALL ON FUNCTION session.events_since(bigint, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION session.events_since(bigint, integer) TO session_reader;
 
 
--- ops: counters for monitoring (session.stats())
+-- ops: monitoring (session.stats(), open_session_counts, open_summary)
 -------------------------------------------------------------------------------
 
 CREATE FUNCTION session.stats(OUT name text, OUT labels jsonb, OUT value double precision)
@@ -453,5 +453,44 @@ LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION session.stats() IS
 	'Counters for monitoring, read from shared memory without a table scan: sessions ended since the server started by reason (counted at commit) in this database, and the background worker''s pass figures when it serves this database (needs shared_preload_libraries = ''session'')';
 
+-- Monitoring reads these on every scrape: they aggregate the open sessions in
+-- one pass each (no ORDER BY, no per-row computed columns, unlike
+-- active_sessions), and the oldest start comes from the (start_time, id) index.
+CREATE VIEW session.open_session_counts AS
+	SELECT s.project, s.node, s.scope, count(*) AS sessions, min(s.start_time) AS oldest_start
+	FROM session_storage.sessions s
+	GROUP BY s.project, s.node, s.scope;
+
+COMMENT ON VIEW session.open_session_counts IS
+	'Open sessions per project, node and scope (for monitoring)';
+COMMENT ON COLUMN session.open_session_counts.project IS 'The application project';
+COMMENT ON COLUMN session.open_session_counts.node IS 'The application node that owns the sessions';
+COMMENT ON COLUMN session.open_session_counts.scope IS 'browser, designer, ios, android, client or clientless';
+COMMENT ON COLUMN session.open_session_counts.sessions IS 'Open sessions of this project, node and scope';
+COMMENT ON COLUMN session.open_session_counts.oldest_start IS 'Start of the oldest of them';
+
+CREATE VIEW session.open_summary AS
+	SELECT COALESCE(pg_catalog.sum(u.sessions), 0)::bigint AS sessions,
+		   count(*) FILTER (WHERE u.authenticated) AS users,
+		   COALESCE(pg_catalog.sum(u.clientless), 0)::bigint AS clientless,
+		   COALESCE(max(u.limited) FILTER (WHERE u.authenticated), 0) AS most_sessions_of_one_user,
+		   (SELECT min(o.start_time) FROM session_storage.sessions o) AS oldest_start
+	FROM (SELECT s.username, s.authenticated, count(*) AS sessions,
+				 count(*) FILTER (WHERE s.scope = 'clientless') AS clientless,
+				 count(*) FILTER (WHERE s.scope <> 'clientless') AS limited
+		  FROM session_storage.sessions s
+		  GROUP BY s.username, s.authenticated) u;
+
+COMMENT ON VIEW session.open_summary IS
+	'One row for monitoring: open sessions, distinct logged-in users, clientless sessions, the most sessions one user holds toward session.max_sessions_per_user, and the oldest start';
+COMMENT ON COLUMN session.open_summary.sessions IS 'Open sessions';
+COMMENT ON COLUMN session.open_summary.users IS 'Distinct logged-in users with an open session';
+COMMENT ON COLUMN session.open_summary.clientless IS 'Open clientless sessions';
+COMMENT ON COLUMN session.open_summary.most_sessions_of_one_user IS
+	'The most open sessions one logged-in user holds, counted as session.max_sessions_per_user counts them (clientless sessions excluded)';
+COMMENT ON COLUMN session.open_summary.oldest_start IS 'Start of the oldest open session (NULL when none is open)';
+
 REVOKE ALL ON FUNCTION session.stats() FROM PUBLIC;
+REVOKE ALL ON session.open_session_counts, session.open_summary FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION session.stats() TO session_reader;
+GRANT SELECT ON session.open_session_counts, session.open_summary TO session_reader;

@@ -30,6 +30,7 @@
 #include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/builtins.h"
@@ -408,6 +409,10 @@ session_stats(PG_FUNCTION_ARGS)
 		put_stat(rsinfo, "ended_sessions_total", "reason", reason_names[r],
 				 counters ? (double) pg_atomic_read_u64(&counters->ended[r]) : 0.0);
 
+	/* the worker's pid is recorded at its first pass, so this needs no pg_stat_activity rights */
+	put_stat(rsinfo, "worker_running", NULL, NULL,
+			 worker.dboid == MyDatabaseId && worker.pid != 0 &&
+			 BackendPidGetProc(worker.pid) != NULL ? 1.0 : 0.0);
 	if (worker.dboid != MyDatabaseId)
 		return (Datum) 0;
 	put_stat(rsinfo, "worker_started_timestamp_seconds", NULL, NULL, epoch_seconds(worker.started));
