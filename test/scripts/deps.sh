@@ -36,6 +36,7 @@ test=(
 	prometheus-postgres-exporter
 	prometheus
 	curl
+	python3-yaml
 	postgresql-15-auto-failover
 	pg-auto-failover-cli
 )
@@ -46,6 +47,8 @@ package=(
 	postgresql-server-dev-all
 	dpkg-dev
 	fakeroot
+	git
+	postgresql-15-pgtap
 )
 
 packages=()
