@@ -9,7 +9,7 @@
 \pset pager off
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(156);
+SELECT plan(162);
 
 CREATE ROLE r_none NOLOGIN;
 CREATE ROLE r_reader NOLOGIN IN ROLE session_reader;
@@ -82,6 +82,7 @@ INSERT INTO expected_function VALUES
 	('session.heartbeat_buffer_status()', 'reader', 'SELECT count(*) FROM session.heartbeat_buffer_status()'),
 	('session.concurrency(timestamp with time zone,timestamp with time zone,interval,text,timestamp with time zone,boolean)', 'reader',
 	 $$SELECT count(*) FROM session.concurrency('2026-01-05 00:00+00', '2026-01-06 00:00+00')$$),
+	('session.stats()', 'reader', 'SELECT count(*) FROM session.stats()'),
 	('session.open_session(text,text,inet,text,text,text,text,jsonb)', 'app', $$SELECT session.open_session('priv_carol', 'priv_project')$$),
 	('session.set_session_user(bigint,text)', 'app', format('SELECT session.set_session_user(%s, %L)', :s_open, 'priv_dave')),
 	('session.heartbeat(bigint,bigint,text[])', 'app', format('SELECT session.heartbeat(%s, 10)', :s_open)),
@@ -103,6 +104,8 @@ INSERT INTO expected_relation VALUES
 	('session.history', 'reader'),
 	('session.project_usage', 'reader'),
 	('session.connections', 'reader'),
+	('session.open_session_counts', 'reader'),
+	('session.open_summary', 'reader'),
 	('session_storage.sessions', 'nobody'),
 	('session_storage.ended_sessions', 'nobody'),
 	('session_storage.ended_sessions_default', 'nobody'),

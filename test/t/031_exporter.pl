@@ -22,7 +22,11 @@ my $exporter = '/usr/bin/prometheus-postgres-exporter';
 plan skip_all => "$exporter is not installed (test/scripts/deps.sh installs it)"
   unless -x $exporter;
 
-my $queries = "$ENV{TESTDIR}/doc/prometheus/session-exporter-queries.yaml";
+# the query file without its result caching, so that each scrape is fresh
+my $queries = "$PostgreSQL::Test::Utils::tmp_check/session-exporter-queries.yaml";
+my $text = slurp_file("$ENV{TESTDIR}/doc/prometheus/session-exporter-queries.yaml");
+ok($text =~ s/^\s*cache_seconds: \d+\n//mg, 'the query file caches the open-session queries');
+append_to_file($queries, $text);
 
 my $node = session_node(
 	'exporter', conf => q{
