@@ -40,7 +40,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@
 
 # PGXS defines the recipe (a macro) but no target; pgvector's idiom
-.PHONY: prove_installcheck deps test demo bench stress ha
+.PHONY: prove_installcheck deps test demo bench stress ha package dist
 prove_installcheck:
 	$(prove_installcheck)
 
@@ -57,3 +57,5 @@ stress:
 	bash test/scripts/stress.sh
 ha:
 	bash test/ha/run.sh
+package:
+	bash test/scripts/package.sh
