@@ -59,3 +59,7 @@ ha:
 	bash test/ha/run.sh
 package:
 	bash test/scripts/package.sh
+
+# The PGXN distribution: session-<version>.zip of HEAD (committed files only)
+dist:
+	git archive --format zip --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(EXTENSION)-$(EXTVERSION).zip HEAD

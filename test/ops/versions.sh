@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# make test: the release metadata agree: the version of session.control
+# (the one source) is the version of META.json (and of what it provides), the
+# newest section of CHANGELOG.md and the upstream part of debian/changelog;
+# META.json has what the PGXN meta spec 1.0.0 requires, its abstract is the
+# control file's comment and its license is the one in LICENSE.
+set -uo pipefail
+ROOT=${SESSION_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+exec /usr/bin/python3 - "$ROOT" <<'PY'
+import json, re, sys
+
+root = sys.argv[1]
+passed = failed = 0
+
+
+def check(ok, what, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok      {what}")
+    else:
+        failed += 1
+        print(f"FAILED  {what}" + (f": {detail}" if detail else ""))
+
+
+control = open(f"{root}/session.control").read()
+version = re.search(r"^default_version = '([^']+)'", control, re.M).group(1)
+comment = re.search(r"^comment = '((?:[^']|'')*)'", control, re.M).group(1).replace("''", "'")
+
+meta = json.load(open(f"{root}/META.json"))
+for key in ("name", "abstract", "version", "maintainer", "license", "provides", "meta-spec"):
+    check(key in meta, f"META.json has {key}")
+check(meta.get("meta-spec", {}).get("version") == "1.0.0", "META.json follows meta spec 1.0.0")
+check(meta.get("name") == "session", "META.json names the distribution session")
+check(meta.get("version") == version, "META.json version is session.control's",
+      f"{meta.get('version')} != {version}")
+provided = meta.get("provides", {}).get("session", {})
+check(provided.get("version") == version, "META.json provides session at that version",
+      f"{provided.get('version')} != {version}")
+check(provided.get("file") and __import__("os").path.exists(f"{root}/{provided['file']}"),
+      "the file META.json provides exists", str(provided.get("file")))
+check(meta.get("abstract") == comment, "META.json abstract is the control file's comment")
+check(re.match(r"\s*PostgreSQL License", open(f"{root}/LICENSE").read()) is not None
+      and meta.get("license") == "postgresql", "META.json license is LICENSE's (postgresql)")
+check(re.fullmatch(r"\d+\.\d+\.\d+", meta.get("version", "")) is not None,
+      "the version is semantic (PGXN)")
+
+changelog = open(f"{root}/CHANGELOG.md").read()
+top = re.search(r"^## (\S+)", changelog, re.M)
+check(top is not None and top.group(1) == version, "CHANGELOG.md's newest section is the version",
+      top.group(1) if top else "no section")
+
+deb = open(f"{root}/debian/changelog").readline()
+m = re.match(r"session \(([^)-]+)-[^)]+\)", deb)
+check(m is not None and m.group(1) == version, "debian/changelog's newest entry is the version",
+      deb.strip())
+
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
+PY
