@@ -90,6 +90,7 @@ def main():
         conn = psycopg.connect(dbname=DB)
         n = conn.execute("SELECT (SELECT count(*) FROM session.open_summary s WHERE s.sessions = %s)",
                          (args.open,)).fetchone()[0]
+        conn.rollback()
         if n != 1:
             conn.close()
             with psycopg.connect(dbname="postgres", autocommit=True) as admin:
