@@ -36,6 +36,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(session_stats);
 
@@ -146,7 +147,9 @@ session_stats_init(void)
 
 /*
  * The counters of a database, or NULL when it has none and create is false.
- * The last slot is shared by every database that finds no free one.
+ * A database takes a free slot, else the slot of a database that was dropped
+ * (create needs a transaction for that catalog lookup); when every slot
+ * belongs to a live database, the last slot is shared by the others.
  */
 static DatabaseCounters *
 database_counters(Oid dboid, bool create)
@@ -174,6 +177,21 @@ database_counters(Oid dboid, bool create)
 		}
 	}
 	SpinLockRelease(&stats->mutex);
+
+	/* no free slot: take over one of a dropped database (no catalog access under a spinlock) */
+	for (int i = 0; i < STATS_DATABASES - 1 && found == NULL; i++)
+	{
+		uint32		slot_db = pg_atomic_read_u32(&stats->dbs[i].dboid);
+
+		if (SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(slot_db)))
+			continue;
+		if (pg_atomic_compare_exchange_u32(&stats->dbs[i].dboid, &slot_db, dboid))
+		{
+			for (int r = 0; r < NREASONS; r++)
+				pg_atomic_write_u64(&stats->dbs[i].ended[r], 0);
+			found = &stats->dbs[i];
+		}
+	}
 	return found ? found : &stats->dbs[STATS_DATABASES - 1];
 }
 
@@ -192,10 +210,8 @@ stats_xact_callback(XactEvent event, void *arg)
 {
 	if (npending == 0)
 		return;
-	if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE) && stats != NULL)
+	if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE) && my_counters != NULL)
 	{
-		if (my_counters == NULL)
-			my_counters = database_counters(MyDatabaseId, true);
 		for (int f = 0; f < npending; f++)
 			for (int r = 0; r < NREASONS; r++)
 				if (pending[f].ended[r] > 0)
@@ -271,6 +287,9 @@ session_stats_count_ended(void)
 	if (col <= 0)
 		elog(ERROR, "ending statement returns no end_reason column");
 
+	/* in the transaction: finding a slot may read the catalog */
+	if (my_counters == NULL)
+		my_counters = database_counters(MyDatabaseId, true);
 	if (!callbacks_registered)
 	{
 		RegisterXactCallback(stats_xact_callback, NULL);

@@ -146,6 +146,24 @@ ok(!exists stats('other')->{worker_passes_total},
 	'the worker figures show only in session.database');
 is(stats('other')->{worker_running}, 0, 'worker_running is 0 where the worker does not serve');
 
+# 64 slots (postgres and other hold two): databases dropped since give theirs
+# to new ones. FILE_COPY: the quicker way to copy the template here.
+$node->safe_psql('postgres', 'CREATE DATABASE tmpl');
+$node->safe_psql('tmpl',     'CREATE EXTENSION session');
+my $script = '';
+for my $i (1 .. 63)
+{
+	$script .= "CREATE DATABASE d$i TEMPLATE tmpl STRATEGY FILE_COPY;\n\\c d$i\n"
+	  . "SELECT session.close_session(session.open_session('u', 'p'));\n"
+	  . "\\c postgres\nDROP DATABASE d$i;\n";
+}
+$node->safe_psql('postgres', $script);
+$node->safe_psql('postgres', 'CREATE DATABASE fresh TEMPLATE tmpl');
+$node->safe_psql('fresh', q{SELECT session.close_session(session.open_session('u', 'p'))});
+is(ended('logout', 'fresh'), 1,
+	'after 63 databases came and went, a new one still has counters of its own');
+is(ended('logout'), 3, '... and the old ones kept theirs');
+
 # ---------------------------------------------------------------------------
 # The worker
 # ---------------------------------------------------------------------------
