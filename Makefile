@@ -6,6 +6,8 @@ OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 
 DATA = $(wildcard sql/*--*--*.sql) sql/$(EXTENSION)--0.1.0.sql
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+# installed with the documentation ($(pg_config --docdir)/extension)
+DOCS = doc/prometheus/session-exporter-queries.yaml doc/prometheus/session-alert-rules.yml
 
 TESTS = $(wildcard test/sql/*.sql)
 REGRESS = $(patsubst test/sql/%.sql,%,$(TESTS))
