@@ -46,6 +46,9 @@ finish() {
 	exit
 }
 
+# the Debian packages this needs (as root installs them, else names them)
+bash "$ROOT/test/scripts/deps.sh" package || exit 1
+
 version=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$ROOT/session.control")
 if ! git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
 	echo "package: $ROOT is not a git repository (make package builds from a clean clone)" >&2
