@@ -17,10 +17,10 @@ def check(ok, what, detail=""):
     global passed, failed
     if ok:
         passed += 1
-        print(f"ok      {what}")
+        print(f"  pass: {what}")
     else:
         failed += 1
-        print(f"FAILED  {what}" + (f": {detail}" if detail else ""))
+        print(f"  FAIL: {what}" + (f": {detail}" if detail else ""))
 
 
 control = open(f"{root}/session.control").read()
