@@ -163,25 +163,15 @@ is($m->{'session_open_summary_sessions'},         1, 'the clientless session is 
 ok($m->{'session_worker_passes_total'} >= 2, 'the worker passes are counted');
 
 # ---------------------------------------------------------------------------
-# The heartbeat buffer (session.heartbeat_buffer_status(), issue of the hbuf
-# developer): checked once it is there; until then its query fails alone.
+# The heartbeat buffer (session.heartbeat_buffer_status())
 # ---------------------------------------------------------------------------
 
-if ($node->safe_psql('postgres',
-		"SELECT to_regprocedure('session.heartbeat_buffer_status()') IS NOT NULL") eq 't')
-{
-	ok(exists $m->{'session_heartbeat_buffer_slots'}, 'heartbeat buffer slots');
-	is($m->{'session_heartbeat_buffer_free'},
-		$m->{'session_heartbeat_buffer_slots'} - $m->{'session_heartbeat_buffer_used'},
-		'free heartbeat slots');
-	ok(exists $m->{'session_heartbeat_buffer_flushed_rows_total'}, 'rows flushed');
-	ok(exists $m->{'session_heartbeat_buffer_last_flush_timestamp_seconds'}, 'last flush');
-}
-else
-{
-	ok(!exists $m->{'session_heartbeat_buffer_slots'},
-		'without session.heartbeat_buffer_status() only its query is missing');
-}
+ok(exists $m->{'session_heartbeat_buffer_slots'}, 'heartbeat buffer slots');
+is($m->{'session_heartbeat_buffer_free'},
+	$m->{'session_heartbeat_buffer_slots'} - $m->{'session_heartbeat_buffer_used'},
+	'free heartbeat slots');
+ok(exists $m->{'session_heartbeat_buffer_flushed_rows_total'}, 'rows flushed');
+ok(exists $m->{'session_heartbeat_buffer_last_flush_timestamp_seconds'}, 'last flush');
 
 $h->signal('TERM');
 $h->finish;
