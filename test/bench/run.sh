@@ -676,7 +676,10 @@ wl_hbuf() {
 	wal_per session b_hbuf hbuf_single_session.sql
 	has raw && wal_per raw b_raw hbuf_single_raw.sql
 	PGOPTIONS="-c session.idle_timeout=30min" expire_run b_hbuf 0 hbuf
-	res expire hbuf 1 active_ended "$(q b_hbuf "SELECT count(*) FROM session_storage.ended_sessions WHERE id > $EXPIRE_IDLE")"
+	# only the active sessions loaded for it: the hbuf_lifecycle rows ran in b_hbuf
+	# too, and the sessions they closed (higher ids) are not expiry's
+	res expire hbuf 1 active_ended "$(q b_hbuf "SELECT count(*) FROM session_storage.ended_sessions
+		WHERE id BETWEEN $((EXPIRE_IDLE + 1)) AND $((EXPIRE_IDLE + EXPIRE_ACTIVE))")"
 	q b_hbuf "SELECT flushes, flushed_rows, table_path_heartbeats FROM session.heartbeat_buffer_status()" |
 		while IFS='|' read -r f r t; do
 			res hbuf_status session 1 flushes "$f"
