@@ -256,7 +256,7 @@ class Report:
         self.p()
         self.p("| measure | " + " | ".join(head[r] for r in rows) + " | target | met? |")
         self.p("|---|" + "---:|" * len(rows) + "---|---|")
-        targets = {t["metric"]: t for t in self.targets if t["table"] == "expire"}
+        targets = {t["metric"]: t for t in self.targets if t["table"] == "expire" and t["row"] == "session"}
 
         def line(label, cell, metric=None):
             t = targets.get(metric)
