@@ -53,7 +53,6 @@
 #include "storage/shmem.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
@@ -286,12 +285,21 @@ session_events_wanted(void)
 	return session_notify && events_shared != NULL;
 }
 
-/* Before the first event of the transaction gets its id: publish the floor. */
-static void
-before_insert(void)
+/*
+ * Call before a statement that may append events (it must not have taken an
+ * id yet): returns whether the event log is on, and if so publishes this
+ * transaction's floor before its first event gets an id.  A floor published
+ * for a statement that then logs nothing only holds readers back until this
+ * transaction ends.
+ */
+bool
+session_events_prepare(void)
 {
-	EventFloor *floor = my_floor();
+	EventFloor *floor;
 
+	if (!session_events_wanted())
+		return false;
+	floor = my_floor();
 	if (floor != NULL && !floor_published)
 	{
 		ensure_exit_callback();
@@ -301,8 +309,18 @@ before_insert(void)
 		floor_published = true;
 		pg_memory_barrier();
 	}
-	/* queued until commit, dropped on rollback, merged with its duplicates */
-	if (events_shared != NULL &&
+	return true;
+}
+
+/*
+ * After a statement prepared with session_events_prepare appended n events:
+ * wake the readers that listen (the notification is queued until commit,
+ * dropped on rollback and merged with its duplicates).
+ */
+void
+session_events_written(uint64 n)
+{
+	if (n > 0 && events_shared != NULL &&
 		pg_atomic_read_u32(&events_shared->reader_listeners) > 0)
 		Async_Notify(SESSION_EVENT_CHANNEL, "");
 }
@@ -323,7 +341,7 @@ session_event_log(const char *event, int64 id, Datum uuid, const char *username,
 	Datum		values[8];
 	char		nulls[8];
 
-	if (!session_events_wanted())
+	if (!session_events_prepare())
 		return;
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = CStringGetTextDatum(event);
@@ -335,67 +353,7 @@ session_event_log(const char *event, int64 id, Datum uuid, const char *username,
 	values[6] = text_or_null(scope, &nulls[6]);
 	values[7] = text_or_null(reason, &nulls[7]);
 
-	before_insert();
-	session_exec(&query_event_insert, values, nulls, false, 0);
-}
-
-/*
- * One event per row of the current SPI result, whose columns are
- * (id, uuid, username, project, node, scope, end_reason).  The caller has
- * an SPI connection.
- */
-void
-session_event_log_rows(const char *event)
-{
-	static const Oid types[7] = {INT8OID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	SPITupleTable *tt = SPI_tuptable;
-	int			n = (int) SPI_processed;
-	Datum		values[8];
-	Datum	   *cols[7];
-	bool	   *colnulls[7];
-
-	if (tt == NULL || n == 0 || !session_events_wanted())
-		return;
-
-	/* one row (a close): the single-row statement, no arrays to build */
-	if (n == 1)
-	{
-		HeapTuple	row = tt->vals[0];
-		bool		isnull;
-
-		session_event_log(event, DatumGetInt64(SPI_getbinval(row, tt->tupdesc, 1, &isnull)),
-						  SPI_getbinval(row, tt->tupdesc, 2, &isnull),
-						  SPI_getvalue(row, tt->tupdesc, 3), SPI_getvalue(row, tt->tupdesc, 4),
-						  SPI_getvalue(row, tt->tupdesc, 5), SPI_getvalue(row, tt->tupdesc, 6),
-						  SPI_getvalue(row, tt->tupdesc, 7));
-		return;
-	}
-
-	for (int c = 0; c < 7; c++)
-	{
-		cols[c] = palloc(sizeof(Datum) * n);
-		colnulls[c] = palloc(sizeof(bool) * n);
-	}
-	for (int i = 0; i < n; i++)
-		for (int c = 0; c < 7; c++)
-			cols[c][i] = SPI_getbinval(tt->vals[i], tt->tupdesc, c + 1, &colnulls[c][i]);
-
-	values[0] = CStringGetTextDatum(event);
-	for (int c = 0; c < 7; c++)
-	{
-		int16		typlen;
-		bool		typbyval;
-		char		typalign;
-		int			dims[1] = {n};
-		int			lbs[1] = {1};
-
-		get_typlenbyvalalign(types[c], &typlen, &typbyval, &typalign);
-		values[c + 1] = PointerGetDatum(construct_md_array(cols[c], colnulls[c], 1, dims, lbs,
-														   types[c], typlen, typbyval, typalign));
-	}
-
-	before_insert();
-	session_exec(&query_event_insert_rows, values, NULL, false, 0);
+	session_events_written(session_exec(&query_event_insert, values, nulls, false, 0));
 }
 
 /* ---------------------------------------------------------------------

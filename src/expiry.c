@@ -57,8 +57,7 @@ expire_batch(int64 *after)
 	/* sessions of stripes with a heartbeat in flight wait for the next sweep */
 	values[5] = Int64GetDatum(session_hbuf_lock_for_expiry());
 	stripes_missed |= ~DatumGetInt64(values[5]);
-	n = session_exec_nestloop(&query_expire, values, NULL);
-	session_hbuf_ended_rows();
+	n = session_run_end(&query_expire, &query_expire_logged, values, true);
 	for (int i = 0; i < n; i++)
 	{
 		bool		isnull;
@@ -68,8 +67,6 @@ expire_batch(int64 *after)
 		if (id > *after)
 			*after = id;
 	}
-	session_stats_count_ended();
-	session_event_log_rows("expire");
 	return n;
 }
 

@@ -12,19 +12,24 @@
 
 /* registry.c: writing sessions */
 extern SessionPlan query_open;
+extern SessionPlan query_open_logged;
 extern SessionPlan query_user_sessions;
 extern SessionPlan query_set_user;
 extern SessionPlan query_heartbeat;
 extern SessionPlan query_heartbeat_many;
 extern SessionPlan query_page_ids;
 extern SessionPlan query_end;
+extern SessionPlan query_end_logged;
 extern SessionPlan query_end_clientless;
+extern SessionPlan query_end_clientless_logged;
 extern SessionPlan query_end_node;
+extern SessionPlan query_end_node_logged;
 extern SessionPlan query_open_exists;
 extern SessionPlan query_ended_scope;
 
 /* expiry.c: expiry, partitions and retention */
 extern SessionPlan query_expire;
+extern SessionPlan query_expire_logged;
 extern SessionPlan query_maintain_partitions;
 extern SessionPlan query_purge_history;
 
@@ -42,7 +47,6 @@ extern SessionPlan query_attach;
 
 /* events.c: the event log */
 extern SessionPlan query_event_insert;
-extern SessionPlan query_event_insert_rows;
 extern SessionPlan query_events_since;
 extern SessionPlan query_events_purge;
 

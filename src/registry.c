@@ -166,6 +166,7 @@ open_common(text *username, text *project, Datum address, bool address_null,
 	char	   *user = authenticated ? text_to_cstring(username) : SESSION_UNAUTHENTICATED;
 	int64		id;
 	bool		isnull;
+	bool		logged;
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = CStringGetTextDatum(user);
@@ -187,14 +188,12 @@ open_common(text *username, text *project, Datum address, bool address_null,
 	session_spi_connect(&spi);
 	if (authenticated && strcmp(scope, SESSION_SCOPE_CLIENTLESS) != 0)
 		enforce_user_limit(user, 0);
-	session_exec(&query_open, values, nulls, false, 0);
+	logged = session_events_prepare();
+	session_exec(logged ? &query_open_logged : &query_open, values, nulls, false, 0);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	session_hbuf_opened(id);
-	if (session_events_wanted())
-		session_event_log("open", id,
-						  SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull),
-						  user, project ? text_to_cstring(project) : NULL,
-						  node ? text_to_cstring(node) : NULL, scope, NULL);
+	if (logged)
+		session_events_written(1);
 	session_spi_finish(&spi);
 	return id;
 }
@@ -431,7 +430,31 @@ session_heartbeat_many(PG_FUNCTION_ARGS)
 }
 
 /*
- * End one session: move it to history with the reason and send the event.
+ * Run a statement that ends sessions (moves them to history, returning
+ * id, uuid, username, project, node, scope, end_reason), in its form that
+ * also logs their events when the event log is on; then count them and
+ * drop their heartbeat buffer entries at commit.  values has room for the
+ * logged form's extra parameter, if it takes one.  Returns how many ended;
+ * SPI_tuptable holds them.  The caller has an SPI connection.
+ */
+int
+session_run_end(SessionPlan *plain, SessionPlan *logged, Datum *values, bool nestloop)
+{
+	bool		log = session_events_prepare();
+	SessionPlan *sp = log ? logged : plain;
+	int			n;
+
+	n = nestloop ? session_exec_nestloop(sp, values, NULL)
+		: session_exec(sp, values, NULL, false, 0);
+	session_stats_count_ended();
+	session_hbuf_ended_rows();
+	if (log)
+		session_events_written(n);
+	return n;
+}
+
+/*
+ * End one session: move it to history with the reason and log the event.
  * Returns false when it had already ended; raises SE404 when there is no
  * such session (or, with clientless_only, when it is not clientless).
  * The caller has an SPI connection.
@@ -440,20 +463,17 @@ bool
 session_end_session(int64 session_id, const char *reason, const char *event,
 					bool clientless_only)
 {
-	Datum		values[2];
+	Datum		values[3];
 	bool		isnull;
 
 	values[0] = Int64GetDatum(session_id);
 	values[1] = CStringGetTextDatum(reason);
+	values[2] = CStringGetTextDatum(event);
 	session_hbuf_lock_for_end(session_id);
-	if (session_exec(clientless_only ? &query_end_clientless : &query_end,
-					 values, NULL, false, 0) > 0)
-	{
-		session_stats_count_ended();
-		session_hbuf_ended_rows();
-		session_event_log_rows(event);
+	if ((clientless_only
+		 ? session_run_end(&query_end_clientless, &query_end_clientless_logged, values, false)
+		 : session_run_end(&query_end, &query_end_logged, values, false)) > 0)
 		return true;
-	}
 
 	if (clientless_only && session_exec(&query_open_exists, values, NULL, false, 1) > 0)
 		ereport(ERROR,
@@ -543,10 +563,7 @@ session_close_node_sessions(PG_FUNCTION_ARGS)
 	do
 	{
 		CHECK_FOR_INTERRUPTS();
-		n = session_exec_nestloop(&query_end_node, values, NULL);
-		session_stats_count_ended();
-		session_hbuf_ended_rows();
-		session_event_log_rows("close");
+		n = session_run_end(&query_end_node, &query_end_node_logged, values, true);
 		total += n;
 	} while (n == SESSION_END_BATCH);
 	session_spi_finish(&spi);

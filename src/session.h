@@ -99,10 +99,13 @@ extern void session_event_log(const char *event, int64 id, Datum uuid,
 							  const char *username, const char *project,
 							  const char *node, const char *scope,
 							  const char *reason);
-extern void session_event_log_rows(const char *event);
+extern bool session_events_prepare(void);
+extern void session_events_written(uint64 n);
 extern void session_events_apply_retention(void);
 
 /* registry.c: ending sessions, shared with expiry */
+extern int	session_run_end(SessionPlan *plain, SessionPlan *logged, Datum *values,
+							bool nestloop);
 extern bool session_end_session(int64 session_id, const char *reason,
 								const char *event, bool clientless_only);
 
