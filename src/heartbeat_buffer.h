@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * heartbeat_buffer.h
- *	  The shared-memory heartbeat buffer (heartbeat_buffer.c).
+ *	  The shared-memory heartbeat buffer: heartbeat_buffer.c and the
+ *	  hbuf_*.c files behind it (hbuf_internal.h lists them).
  *
  *-------------------------------------------------------------------------
  */

@@ -1,0 +1,133 @@
+/*-------------------------------------------------------------------------
+ *
+ * hbuf_internal.h
+ *	  What the pieces of the heartbeat buffer share, and nothing the rest of
+ *	  the extension uses (that is heartbeat_buffer.h).
+ *
+ *	  heartbeat_buffer.c	the entry points: heartbeats, opening and ending
+ *							sessions, the stripe locks that order them
+ *	  hbuf_table.c			the shared-memory hash table of entries, its
+ *							partition locks and status counters
+ *	  hbuf_pending.c		what a transaction publishes at commit
+ *	  hbuf_flush.c			the background worker's flush
+ *	  hbuf_live.c			the live values readers see, and the status
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef HBUF_INTERNAL_H
+#define HBUF_INTERNAL_H
+
+#include "heartbeat_buffer.h"
+
+#include "common/int.h"
+#include "port/atomics.h"
+#include "storage/lock.h"
+#include "storage/lwlock.h"
+#include "utils/hsearch.h"
+#include "utils/timestamp.h"
+
+/* Lock stripes, and the partitions of the hash table (powers of two) */
+#define HBUF_STRIPES		64
+#define HBUF_PARTITIONS		64
+
+/* One session's buffered heartbeats, in shared memory */
+typedef struct HbufEntry
+{
+	int64		id;				/* hash key */
+	TimestampTz last_comm;		/* newest buffered last_comm, 0: none */
+	TimestampTz flushed_last_comm;	/* newest last_comm written */
+	int64		recent;			/* bytes of the latest buffered heartbeat */
+	bool		has_recent;		/* recent is newer than the row's */
+	bool		recent_dirty;	/* recent not written yet */
+	int64		add;			/* bytes not yet in total_bytes_sent */
+	TransactionId flush_xid;	/* the latest flush that wrote this entry */
+	int64		flush_sub;		/* bytes it subtracted from add */
+} HbufEntry;
+
+typedef struct HbufShared
+{
+	Oid			database;		/* the worker's database; invalid until it runs */
+	Oid			relid;			/* its sessions table: entries belong to it */
+	pg_atomic_uint32 used;		/* entries in the table */
+	pg_atomic_uint64 flushes;
+	pg_atomic_uint64 flushed_rows;
+	pg_atomic_uint64 table_path;
+	pg_atomic_uint64 last_flush;	/* TimestampTz, 0: never */
+	int			slots;
+	LWLockPadded *locks;
+} HbufShared;
+
+/* What a transaction does to a session, published at its commit */
+typedef enum HbufOpKind
+{
+	OP_BEAT,					/* a heartbeat */
+	OP_CREATE,					/* a session opened: make its entry */
+	OP_END						/* a session ended: drop its entry */
+} HbufOpKind;
+
+/*
+ * The sum of this transaction's ops per id, for its own live reads, and
+ * whether it opened or ended the session
+ */
+typedef struct HbufPending
+{
+	int64		id;
+	TimestampTz last_comm;
+	int64		recent;
+	bool		has_recent;
+	int64		add;
+	bool		created;
+	bool		ended;
+} HbufPending;
+
+static inline int
+hbuf_stripe_of(int64 id)
+{
+	return (int) ((uint64) id % HBUF_STRIPES);
+}
+
+static inline int64
+hbuf_add_saturating(int64 a, int64 b)
+{
+	int64		r;
+
+	if (pg_add_s64_overflow(a, b, &r))
+		return b > 0 ? PG_INT64_MAX : PG_INT64_MIN;
+	return r;
+}
+
+/* hbuf_table.c: NULL without shared_preload_libraries or with no slots */
+extern HbufShared *hbuf;
+extern HTAB *hbuf_table;
+
+extern void hbuf_install_shmem_hooks(void);
+extern bool hbuf_here(void);
+extern HbufEntry *hbuf_entry_lock(int64 id, LWLockMode mode, uint32 *hashcode);
+extern void hbuf_entry_unlock(uint32 hashcode);
+extern void hbuf_entry_remove_locked(int64 id, uint32 hashcode);
+extern bool hbuf_entry_exists(int64 id);
+extern bool hbuf_entry_create(int64 id);
+extern void hbuf_entry_remove(int64 id);
+extern void hbuf_lock_partitions(LWLockMode mode);
+extern void hbuf_unlock_partitions(void);
+extern void hbuf_attach_table(void);
+extern void hbuf_count_flush(int64 rows);
+
+/* hbuf_pending.c */
+extern void hbuf_ensure_callbacks(void);
+extern void hbuf_record_op(int64 id, HbufOpKind kind, int64 bytes);
+extern HbufPending *hbuf_pending_find(int64 id);
+extern int	hbuf_pending_count(void);
+
+/* heartbeat_buffer.c */
+extern uint64 hbuf_try_lock_stripes(LOCKMODE mode);
+extern void hbuf_find_open(int64 *ids, int n, bool *open);
+
+/* hbuf_flush.c: the worker's part of the transaction callback */
+extern void hbuf_flush_pre_commit(void);
+extern void hbuf_flush_end(bool aborted);
+
+/* hbuf_live.c */
+extern void hbuf_live_invalidate(void);
+
+#endif							/* HBUF_INTERNAL_H */

@@ -1,0 +1,312 @@
+/*-------------------------------------------------------------------------
+ *
+ * hbuf_table.c
+ *	  The heartbeat buffer's shared memory: a hash table of entries keyed by
+ *	  session id (session.heartbeat_slots of them), split into
+ *	  HBUF_PARTITIONS partitions each guarded by an LWLock, and the counters
+ *	  that session.heartbeat_buffer_status() reports (hbuf_live.c).
+ *
+ *	  Only primitives live here: find, create and remove an entry under its
+ *	  partition lock, take every partition, and the database and sessions
+ *	  table the entries belong to.  When an entry may be created or removed
+ *	  is decided by the stripe locks (heartbeat_buffer.c) and the commit of
+ *	  the transaction that asked (hbuf_pending.c).
+ *
+ *	  The table is sized once, at server start; when every slot is taken an
+ *	  entry cannot be made and the heartbeat writes its row (the table path,
+ *	  counted in table_path).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "session.h"
+#include "hbuf_internal.h"
+
+#include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/lsyscache.h"
+
+/* The table the entries belong to */
+#define HBUF_SCHEMA			"session_storage"
+#define HBUF_TABLE_NAME		"sessions"
+
+HbufShared *hbuf = NULL;
+HTAB	   *hbuf_table = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static Size
+hbuf_shmem_size(void)
+{
+	return add_size(MAXALIGN(sizeof(HbufShared)),
+					hash_estimate_size(session_heartbeat_slots, sizeof(HbufEntry)));
+}
+
+static void
+hbuf_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	if (session_heartbeat_slots > 0)
+	{
+		RequestAddinShmemSpace(hbuf_shmem_size());
+		RequestNamedLWLockTranche("session heartbeat buffer", HBUF_PARTITIONS);
+	}
+}
+
+static void
+hbuf_shmem_startup(void)
+{
+	bool		found;
+	HASHCTL		info;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	if (session_heartbeat_slots <= 0)
+		return;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	hbuf = ShmemInitStruct("session heartbeat buffer", sizeof(HbufShared), &found);
+	if (!found)
+	{
+		hbuf->database = InvalidOid;
+		hbuf->relid = InvalidOid;
+		hbuf->slots = session_heartbeat_slots;
+		pg_atomic_init_u32(&hbuf->used, 0);
+		pg_atomic_init_u64(&hbuf->flushes, 0);
+		pg_atomic_init_u64(&hbuf->flushed_rows, 0);
+		pg_atomic_init_u64(&hbuf->table_path, 0);
+		pg_atomic_init_u64(&hbuf->last_flush, 0);
+		hbuf->locks = GetNamedLWLockTranche("session heartbeat buffer");
+	}
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(int64);
+	info.entrysize = sizeof(HbufEntry);
+	info.num_partitions = HBUF_PARTITIONS;
+	hbuf_table = ShmemInitHash("session heartbeat entries",
+							   session_heartbeat_slots, session_heartbeat_slots,
+							   &info, HASH_ELEM | HASH_BLOBS | HASH_PARTITION | HASH_FIXED_SIZE);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* While preloading: ask for the shared memory and set it up at startup. */
+void
+hbuf_install_shmem_hooks(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = hbuf_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = hbuf_shmem_startup;
+}
+
+/* The sessions table of this database now (InvalidOid if none) */
+static Oid
+sessions_relid(void)
+{
+	Oid			nsp = get_namespace_oid(HBUF_SCHEMA, true);
+
+	return OidIsValid(nsp) ? get_relname_relid(HBUF_TABLE_NAME, nsp) : InvalidOid;
+}
+
+/*
+ * Do entries of this database live in the buffer?  Only in the worker's
+ * database, for the sessions table the worker attached the buffer to (ids
+ * start again at 1 when the extension is created again).  Answered once per
+ * statement.
+ */
+bool
+hbuf_here(void)
+{
+	static TimestampTz stmt = 0;
+	static LocalTransactionId lxid = InvalidLocalTransactionId;
+	static bool answer = false;
+
+	if (hbuf == NULL || !OidIsValid(MyDatabaseId) || hbuf->database != MyDatabaseId ||
+		!OidIsValid(hbuf->relid))
+		return false;
+	if (stmt != GetCurrentStatementStartTimestamp() || lxid != MyProc->lxid)
+	{
+		stmt = GetCurrentStatementStartTimestamp();
+		lxid = MyProc->lxid;
+		answer = !RecoveryInProgress() && sessions_relid() == hbuf->relid;
+	}
+	return answer;
+}
+
+/* Do heartbeats of this backend go to the buffer? */
+bool
+session_hbuf_buffering(void)
+{
+	return session_heartbeat_flush_interval > 0 && hbuf_here();
+}
+
+/* The worker serves this database: heartbeats here may buffer from now on. */
+void
+session_hbuf_worker_attach(void)
+{
+	if (hbuf != NULL && hbuf->database != MyDatabaseId)
+	{
+		hbuf->relid = InvalidOid;
+		hbuf->database = MyDatabaseId;
+	}
+}
+
+/*
+ * In a transaction: attach the buffer to the sessions table that exists
+ * now; entries of a table that was dropped (the extension created again)
+ * are forgotten, since their ids will be reused.
+ */
+void
+hbuf_attach_table(void)
+{
+	Oid			relid = sessions_relid();
+	HASH_SEQ_STATUS status;
+	HbufEntry  *e;
+
+	if (relid == hbuf->relid)
+		return;
+	hbuf_lock_partitions(LW_EXCLUSIVE);
+	hash_seq_init(&status, hbuf_table);
+	while ((e = hash_seq_search(&status)) != NULL)
+	{
+		hash_search(hbuf_table, &e->id, HASH_REMOVE, NULL);
+		pg_atomic_fetch_sub_u32(&hbuf->used, 1);
+	}
+	hbuf->relid = relid;
+	hbuf_unlock_partitions();
+}
+
+/* ---------------------------------------------------------------------------
+ * Entries
+ * ---------------------------------------------------------------------------
+ */
+
+static inline LWLock *
+partition_lock(uint32 hashcode)
+{
+	return &hbuf->locks[hashcode % HBUF_PARTITIONS].lock;
+}
+
+/*
+ * Take the partition lock of id and return its entry (NULL if none); the
+ * lock stays held until hbuf_entry_unlock(*hashcode).
+ */
+HbufEntry *
+hbuf_entry_lock(int64 id, LWLockMode mode, uint32 *hashcode)
+{
+	*hashcode = get_hash_value(hbuf_table, &id);
+	LWLockAcquire(partition_lock(*hashcode), mode);
+	return hash_search_with_hash_value(hbuf_table, &id, *hashcode, HASH_FIND, NULL);
+}
+
+void
+hbuf_entry_unlock(uint32 hashcode)
+{
+	LWLockRelease(partition_lock(hashcode));
+}
+
+/* Remove the entry of id, if any; its partition is locked exclusively. */
+void
+hbuf_entry_remove_locked(int64 id, uint32 hashcode)
+{
+	if (hash_search_with_hash_value(hbuf_table, &id, hashcode, HASH_REMOVE, NULL))
+		pg_atomic_fetch_sub_u32(&hbuf->used, 1);
+}
+
+/* Is there an entry for id? */
+bool
+hbuf_entry_exists(int64 id)
+{
+	uint32		hashcode;
+	bool		found = hbuf_entry_lock(id, LW_SHARED, &hashcode) != NULL;
+
+	hbuf_entry_unlock(hashcode);
+	return found;
+}
+
+/*
+ * Make an empty entry unless there is one; false when every slot is taken.
+ * Never fails with an error: a commit callback calls it.
+ */
+bool
+hbuf_entry_create(int64 id)
+{
+	uint32		hashcode = get_hash_value(hbuf_table, &id);
+	LWLock	   *lock = partition_lock(hashcode);
+	HbufEntry  *e;
+	bool		found;
+
+	if (pg_atomic_fetch_add_u32(&hbuf->used, 1) >= (uint32) hbuf->slots)
+	{
+		pg_atomic_fetch_sub_u32(&hbuf->used, 1);
+		return false;
+	}
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	e = hash_search_with_hash_value(hbuf_table, &id, hashcode, HASH_ENTER_NULL, &found);
+	if (e != NULL && !found)
+	{
+		e->last_comm = 0;
+		e->flushed_last_comm = 0;
+		e->recent = 0;
+		e->has_recent = false;
+		e->recent_dirty = false;
+		e->add = 0;
+		e->flush_xid = InvalidTransactionId;
+		e->flush_sub = 0;
+	}
+	LWLockRelease(lock);
+	if (e == NULL || found)
+		pg_atomic_fetch_sub_u32(&hbuf->used, 1);
+	return e != NULL;
+}
+
+/* Remove the entry of id, if any. */
+void
+hbuf_entry_remove(int64 id)
+{
+	uint32		hashcode;
+
+	(void) hbuf_entry_lock(id, LW_EXCLUSIVE, &hashcode);
+	hbuf_entry_remove_locked(id, hashcode);
+	hbuf_entry_unlock(hashcode);
+}
+
+/* Every partition, in ascending order, to scan the whole table. */
+void
+hbuf_lock_partitions(LWLockMode mode)
+{
+	for (int i = 0; i < HBUF_PARTITIONS; i++)
+		LWLockAcquire(&hbuf->locks[i].lock, mode);
+}
+
+void
+hbuf_unlock_partitions(void)
+{
+	for (int i = HBUF_PARTITIONS - 1; i >= 0; i--)
+		LWLockRelease(&hbuf->locks[i].lock);
+}
+
+/* ---------------------------------------------------------------------------
+ * Status counters
+ * ---------------------------------------------------------------------------
+ */
+
+void
+session_hbuf_count_table_path(int64 n)
+{
+	if (hbuf != NULL)
+		pg_atomic_fetch_add_u64(&hbuf->table_path, (uint64) n);
+}
+
+/* A flush ended, having written rows rows. */
+void
+hbuf_count_flush(int64 rows)
+{
+	pg_atomic_fetch_add_u64(&hbuf->flushes, 1);
+	pg_atomic_fetch_add_u64(&hbuf->flushed_rows, (uint64) rows);
+	pg_atomic_write_u64(&hbuf->last_flush, (uint64) GetCurrentTimestamp());
+}
