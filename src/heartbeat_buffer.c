@@ -214,33 +214,68 @@ pending_state(int64 id)
 }
 
 /*
+ * Buffer a heartbeat of a session that has an entry (has_entry) or whose
+ * row was just found open; its stripe is held.  Without an entry it gets
+ * one, or, when every slot is taken, HBUF_TABLE: the caller writes the row.
+ */
+static HbufResult
+buffer_or_defer(int64 id, int64 bytes, bool has_entry)
+{
+	if (!has_entry && !hbuf_entry_create(id))
+		return HBUF_TABLE;
+	hbuf_record_op(id, OP_BEAT, bytes);
+	return HBUF_BUFFERED;
+}
+
+/*
  * Buffer one heartbeat.  HBUF_TABLE: the caller writes the row (it still
  * holds the stripe, which changes nothing for the table path).
  */
 HbufResult
 session_hbuf_heartbeat(int64 id, int64 bytes)
 {
+	bool		has_entry;
 	bool		open;
-	HbufResult	own;
+	HbufResult	r;
 
 	session_check_installed();
-	own = pending_state(id);
-	if (own != HBUF_BUFFERED)
-		return own;
+	r = pending_state(id);
+	if (r != HBUF_BUFFERED)
+		return r;
 	(void) lock_stripe(hbuf_stripe_of(id), RowExclusiveLock, true);
-	if (!hbuf_entry_exists(id))
+	has_entry = hbuf_entry_exists(id);
+	if (!has_entry)
 	{
 		hbuf_find_open(&id, 1, &open);
 		if (!open)
 			return HBUF_NOT_OPEN;
-		if (!hbuf_entry_create(id))
-		{
-			session_hbuf_count_table_path(1);
-			return HBUF_TABLE;
-		}
 	}
-	hbuf_record_op(id, OP_BEAT, bytes);
-	return HBUF_BUFFERED;
+	r = buffer_or_defer(id, bytes, has_entry);
+	if (r == HBUF_TABLE)
+		session_hbuf_count_table_path(1);
+	return r;
+}
+
+/* The outcome of a batch so far: the table path's ids go to the front. */
+typedef struct BeatBatch
+{
+	int64	   *ids;
+	int64	   *bytes;
+	int			ntable;
+	int64		buffered;
+} BeatBatch;
+
+static void
+batch_note(BeatBatch *b, int64 id, int64 bytes, HbufResult r)
+{
+	if (r == HBUF_BUFFERED)
+		b->buffered++;
+	else if (r == HBUF_TABLE)
+	{
+		/* ntable <= the index of id: the front of the arrays is free */
+		b->ids[b->ntable] = id;
+		b->bytes[b->ntable++] = bytes;
+	}
 }
 
 /*
@@ -251,38 +286,28 @@ session_hbuf_heartbeat(int64 id, int64 bytes)
 int
 session_hbuf_heartbeat_many(int64 *ids, int64 *bytes, int n, int64 *buffered)
 {
+	BeatBatch	b = {ids, bytes, 0, 0};
 	int64	   *missing = palloc(sizeof(int64) * n);
 	int64	   *missing_bytes = palloc(sizeof(int64) * n);
 	int			nmissing = 0;
-	int			ntable = 0;
 
 	session_check_installed();
-	*buffered = 0;
 	lock_stripes(stripes_of(ids, n), RowExclusiveLock);
 
+	/* this transaction's own ops decide, else an entry, else the row (below) */
 	for (int i = 0; i < n; i++)
 	{
-		HbufResult	own = pending_state(ids[i]);
+		HbufResult	r = pending_state(ids[i]);
 
-		if (own == HBUF_NOT_OPEN)
-			continue;
-		if (own == HBUF_TABLE)
-		{
-			/* ntable <= i: the front of the arrays is free */
-			ids[ntable] = ids[i];
-			bytes[ntable++] = bytes[i];
-			continue;
-		}
-		if (hbuf_entry_exists(ids[i]))
-		{
-			hbuf_record_op(ids[i], OP_BEAT, bytes[i]);
-			(*buffered)++;
-		}
-		else
+		if (r == HBUF_BUFFERED && !hbuf_entry_exists(ids[i]))
 		{
 			missing[nmissing] = ids[i];
 			missing_bytes[nmissing++] = bytes[i];
+			continue;
 		}
+		if (r == HBUF_BUFFERED)
+			r = buffer_or_defer(ids[i], bytes[i], true);
+		batch_note(&b, ids[i], bytes[i], r);
 	}
 
 	if (nmissing > 0)
@@ -292,26 +317,20 @@ session_hbuf_heartbeat_many(int64 *ids, int64 *bytes, int n, int64 *buffered)
 		hbuf_find_open(missing, nmissing, open);
 		for (int i = 0; i < nmissing; i++)
 		{
-			if (!open[i])
-				continue;
-			if (hbuf_entry_create(missing[i]))
-			{
-				hbuf_record_op(missing[i], OP_BEAT, missing_bytes[i]);
-				(*buffered)++;
-			}
-			else
-			{
-				ids[ntable] = missing[i];
-				bytes[ntable++] = missing_bytes[i];
-			}
+			HbufResult	r = HBUF_NOT_OPEN;
+
+			if (open[i])
+				r = buffer_or_defer(missing[i], missing_bytes[i], false);
+			batch_note(&b, missing[i], missing_bytes[i], r);
 		}
 		pfree(open);
 	}
 	pfree(missing);
 	pfree(missing_bytes);
-	if (ntable > 0)
-		session_hbuf_count_table_path(ntable);
-	return ntable;
+	if (b.ntable > 0)
+		session_hbuf_count_table_path(b.ntable);
+	*buffered = b.buffered;
+	return b.ntable;
 }
 
 /* ---------------------------------------------------------------------------
