@@ -172,12 +172,10 @@ flush_batch(HbufFlushed *batch, int n)
 		(void) session_exec_nestloop(&query_hbuf_flush, values, NULL);
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
-			bool		isnull;
 			HbufFlushed key;
 			HbufFlushed *f;
 
-			key.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
-												 SPI_tuptable->tupdesc, 1, &isnull));
+			key.id = hbuf_spi_id(r);
 			f = bsearch(&key, batch, m, sizeof(HbufFlushed), flushed_cmp);
 			if (f != NULL)
 				written[f - batch] = true;

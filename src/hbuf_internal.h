@@ -20,6 +20,7 @@
 #include "heartbeat_buffer.h"
 
 #include "common/int.h"
+#include "executor/spi.h"
 #include "port/atomics.h"
 #include "storage/lock.h"
 #include "storage/lwlock.h"
@@ -94,6 +95,16 @@ hbuf_add_saturating(int64 a, int64 b)
 	if (pg_add_s64_overflow(a, b, &r))
 		return b > 0 ? PG_INT64_MAX : PG_INT64_MIN;
 	return r;
+}
+
+/* The session id in the first column of row r of SPI_tuptable */
+static inline int64
+hbuf_spi_id(uint64 r)
+{
+	bool		isnull;
+
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+									   SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 /* hbuf_table.c: NULL without shared_preload_libraries or with no slots */

@@ -178,9 +178,7 @@ hbuf_find_open(int64 *ids, int n, bool *open)
 		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
-		bool		isnull;
-		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
-													 SPI_tuptable->tupdesc, 1, &isnull));
+		int64		id = hbuf_spi_id(r);
 
 		for (int i = 0; i < n; i++)
 		{
@@ -392,12 +390,6 @@ session_hbuf_ended_rows(void)
 {
 	if (!hbuf_here() || SPI_tuptable == NULL)
 		return;
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-													 SPI_tuptable->tupdesc, 1, &isnull));
-
-		hbuf_record_op(id, OP_END, 0);
-	}
+	for (uint64 r = 0; r < SPI_processed; r++)
+		hbuf_record_op(hbuf_spi_id(r), OP_END, 0);
 }
