@@ -1,16 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * hbuf_internal.h
- *	  What the pieces of the heartbeat buffer share, and nothing the rest of
- *	  the extension uses (that is heartbeat_buffer.h).
- *
- *	  heartbeat_buffer.c	the entry points: heartbeats, opening and ending
- *							sessions, the stripe locks that order them
- *	  hbuf_table.c			the shared-memory hash table of entries, its
- *							partition locks and status counters
- *	  hbuf_pending.c		what a transaction publishes at commit
- *	  hbuf_flush.c			the background worker's flush
- *	  hbuf_live.c			the live values readers see, and the status
+ *	  What the pieces of the heartbeat buffer share (heartbeat_buffer.c
+ *	  and the hbuf_*.c files; the top of heartbeat_buffer.c says which does
+ *	  what), and nothing the rest of the extension uses: that is
+ *	  heartbeat_buffer.h.
  *
  *-------------------------------------------------------------------------
  */

@@ -20,6 +20,7 @@
 #include "hbuf_internal.h"
 
 #include "access/transam.h"
+#include "access/xact.h"
 #include "funcapi.h"
 #include "utils/snapmgr.h"
 

@@ -21,6 +21,7 @@
 #include "session.h"
 #include "hbuf_internal.h"
 
+#include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "miscadmin.h"

@@ -16,7 +16,8 @@
  *	  order, and subtracts what it wrote.
  *
  *	  The pieces (hbuf_internal.h is what they share):
- *	  - this file: heartbeats, opening and ending sessions, stripe locks;
+ *	  - this file: the settings, heartbeats, opening and ending sessions,
+ *		the stripe locks;
  *	  - hbuf_table.c: the shared hash table, its partition locks, counters;
  *	  - hbuf_pending.c: a transaction's heartbeats, published at its commit
  *		and dropped at abort, so a rolled-back heartbeat has no effect;

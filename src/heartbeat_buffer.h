@@ -2,7 +2,7 @@
  *
  * heartbeat_buffer.h
  *	  The shared-memory heartbeat buffer: heartbeat_buffer.c and the
- *	  hbuf_*.c files behind it (hbuf_internal.h lists them).
+ *	  hbuf_*.c files behind it (the top of heartbeat_buffer.c maps them).
  *
  *-------------------------------------------------------------------------
  */
