@@ -53,7 +53,7 @@ extern SessionPlan query_events_purge;
 /* report.c */
 extern SessionPlan query_concurrency;
 
-/* heartbeat_buffer.c */
+/* heartbeat_buffer.c (which sessions are open) and hbuf_flush.c (the flush) */
 extern SessionPlan query_hbuf_open_ids;
 extern SessionPlan query_hbuf_flush;
 
