@@ -470,6 +470,7 @@ run_table() {
 		[[ ,$flags, == *,extra,* ]] && [ "$EXTRAS" != 1 ] && continue
 		local pgoptions=${PGOPTIONS:-}
 		[[ ,$flags, == *,generic,* ]] && pgoptions+=" -c plan_cache_mode=force_generic_plan"
+		[[ ,$flags, == *,nonotify,* ]] && pgoptions+=" -c session.notify=off"
 		if [[ ,$flags, == *,hbload,* ]]; then
 			# CLIENTS clients heartbeating the active sessions of b_hbuf meanwhile
 			pgbench -n -M prepared -c "$CLIENTS" -j "$THREADS" -T $((LAT_DURATION + 2)) \
