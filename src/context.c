@@ -231,41 +231,48 @@ session_set_user_context(PG_FUNCTION_ARGS)
 typedef struct ContextCache
 {
 	uint64		generation;		/* context_generation it was made at */
-	text	   *value;
+	text	   *value;			/* NULL: no context */
 } ContextCache;
 
 /*
- * Called once per row from row-level security policies, so the text result
- * is cached in the call site's memory and checked with one integer compare
- * against a generation number that every change of the setting bumps.
+ * Called once per row from row-level security policies, so the answer,
+ * NULL included, is cached in the call site's memory and checked with one
+ * integer compare against a generation number that every change of either
+ * setting bumps (the assign hooks run for SET, RESET, RESET ALL, DISCARD
+ * ALL and the restores at rollback alike).  The pair is decoded, and so
+ * validated, only when the generation moved.
  */
 Datum
 session_get_user_context(PG_FUNCTION_ARGS)
 {
 	ContextCache *cache = (ContextCache *) fcinfo->flinfo->fn_extra;
-	const char *context;
-	int64		id;
-
-	current_pair(&context, &id);
-	if (context == NULL)
-		PG_RETURN_NULL();
 
 	if (cache == NULL)
 	{
 		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ContextCache));
 		fcinfo->flinfo->fn_extra = cache;
 	}
-	if (cache->generation != context_generation || cache->value == NULL)
+	if (cache->generation != context_generation)
 	{
-		Size		len = strlen(context);
+		const char *context;
+		int64		id;
 
+		current_pair(&context, &id);
 		if (cache->value)
 			pfree(cache->value);
-		cache->value = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARHDRSZ + len);
-		SET_VARSIZE(cache->value, VARHDRSZ + len);
-		memcpy(VARDATA(cache->value), context, len);
+		cache->value = NULL;
+		if (context != NULL)
+		{
+			Size		len = strlen(context);
+
+			cache->value = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARHDRSZ + len);
+			SET_VARSIZE(cache->value, VARHDRSZ + len);
+			memcpy(VARDATA(cache->value), context, len);
+		}
 		cache->generation = context_generation;
 	}
+	if (cache->value == NULL)
+		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cache->value);
 }
 

@@ -55,7 +55,7 @@ SET client_min_messages = warning;
 -------------------------------------------------------------------------------
 
 BEGIN;
-SELECT plan(121);
+SELECT plan(123);
 
 SELECT ok(:'p_unset_null'::boolean, 'get_user_context() is NULL when never set');
 SELECT ok(:'p_first_prev_null'::boolean, 'the first set_user_context returns NULL (no previous context)');
@@ -190,6 +190,42 @@ END
 $$;
 SELECT is(pg_temp.ctx_twice(), 'one,two,<null>', 'get_user_context follows changes within one function');
 SELECT is(pg_temp.ctx_twice(), 'one,two,<null>', 'and again on a second call');
+
+-- the answer, NULL included, is cached per call site and checked against a
+-- generation number: the one call site of ctx_now (its expression state is
+-- kept for the transaction) must follow every change of the pair: set,
+-- clear, RESET of one setting, and the restore at a subtransaction's rollback
+CREATE FUNCTION pg_temp.ctx_now() RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN coalesce(session.get_user_context(), '<null>');
+END
+$$;
+CREATE FUNCTION pg_temp.ctx_steps() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	seen text := pg_temp.ctx_now();
+BEGIN
+	PERFORM session.set_user_context('p');
+	seen := seen || ',' || pg_temp.ctx_now();
+	PERFORM session.set_user_context(NULL);
+	seen := seen || ',' || pg_temp.ctx_now();
+	PERFORM session.set_user_context('q');
+	seen := seen || ',' || pg_temp.ctx_now();
+	RESET session.session_id;
+	seen := seen || ',' || pg_temp.ctx_now();
+	PERFORM session.set_user_context('r');
+	BEGIN
+		PERFORM session.set_user_context('s');
+		seen := seen || ',' || pg_temp.ctx_now();
+		RAISE EXCEPTION 'undo';
+	EXCEPTION WHEN raise_exception THEN
+		seen := seen || ',' || pg_temp.ctx_now();
+	END;
+	PERFORM session.reset_user_context();
+	RETURN seen || ',' || pg_temp.ctx_now();
+END
+$$;
+SELECT is(pg_temp.ctx_steps(), '<null>,p,<null>,q,<null>,s,r,<null>',
+		  'one call site follows every change: set, clear, a lone RESET, a subtransaction rollback');
 
 -------------------------------------------------------------------------------
 -- Forging: SET, set_config, ALTER ROLE/DATABASE SET, function SET clauses
