@@ -240,19 +240,21 @@ class Report:
 
     def expire(self):
         run = self.run
-        rows = [r for r in ("session", "session_max") if run.has("expire", r)]
-        if "session" not in rows:
-            return
+        rows = [r for r in ("session", "session_max", "hbuf") if run.has("expire", r)]
         if not rows:
             return
         rate = run.figure("expire_rate")
         head = {"session": f"{fmt(rate)} heartbeats/s" if rate else "heartbeats as fast as they go",
-                "session_max": "heartbeats as fast as they go"}
+                "session_max": "heartbeats as fast as they go",
+                "hbuf": "heartbeats buffered, as fast as they go"}
         self.p(f"#### Expire {fmt(run.figure('expire_idle'))} idle sessions while "
                f"{run.info.get('clients')} clients heartbeat {fmt(run.figure('expire_active'))} others")
         self.p()
-        self.p(f"session.expire_sessions() (idle_timeout {run.text('expire', 'session', 'timeout')}) timed by "
-               f"the server while pgbench heartbeats the active sessions.")
+        self.p(f"session.expire_sessions() (idle_timeout {run.text('expire', rows[0], 'timeout')}) timed by "
+               f"the server while pgbench heartbeats the active sessions. The buffered column runs in "
+               f"b_hbuf, where the heartbeat buffer is on: expire_sessions() holds the stripes of the "
+               f"sessions it ends until its transaction ends, so heartbeats of those stripes wait for it "
+               f"(the worker commits every batch).")
         self.p()
         self.p("| measure | " + " | ".join(head[r] for r in rows) + " | target | met? |")
         self.p("|---|" + "---:|" * len(rows) + "---|---|")
@@ -270,6 +272,8 @@ class Report:
         line("heartbeat errors", lambda r: fmt(m(r, "errors")), "errors")
         line("heartbeats while it ran", lambda r: f"{fmt(m(r, 'hb_count'))} ({fmt(m(r, 'hb_rate'))}/s)")
         line("slowest of those heartbeats", lambda r: f"{fmt(m(r, 'hb_max_ms'), 1)} ms")
+        if "hbuf" in rows:
+            line("active sessions it ended", lambda r: fmt(m(r, "active_ended")) if r == "hbuf" else "")
         self.p()
 
     def rls(self):
