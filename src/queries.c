@@ -115,9 +115,17 @@ SessionPlan query_heartbeat = {
 	3, {INT8OID, INT8OID, TEXTARRAYOID}, NULL
 };
 
-/* page_ids of a session whose other heartbeat values are buffered */
+/*
+ * page_ids of a session whose other heartbeat values are buffered.  Pages
+ * that did not change write nothing: no row lock, no tuple, no WAL (an
+ * application that sends its open pages with every heartbeat still gets
+ * heartbeats that cost no write).  A concurrent change of the row is
+ * waited for and the comparison redone on the new version, as for any
+ * UPDATE, so the last heartbeat's pages win as before.
+ */
 SessionPlan query_page_ids = {
-	"UPDATE session_storage.sessions SET page_ids = $2 WHERE id = $1",
+	"UPDATE session_storage.sessions SET page_ids = $2 "
+	"WHERE id = $1 AND page_ids IS DISTINCT FROM $2",
 	2, {INT8OID, TEXTARRAYOID}, NULL
 };
 

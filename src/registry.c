@@ -303,7 +303,7 @@ session_heartbeat(PG_FUNCTION_ARGS)
 			PG_RETURN_BOOL(false);
 		if (r == HBUF_BUFFERED)
 		{
-			/* page_ids are not buffered: they are visible at once */
+			/* page_ids are not buffered: written at once, if they changed */
 			if (nulls[2] != 'n')
 			{
 				Datum		pv[2] = {values[0], values[2]};

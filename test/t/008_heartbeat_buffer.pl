@@ -73,14 +73,27 @@ is(sql("SELECT session.heartbeat($a, 5, ARRAY['pg1'])"), 't', 'heartbeat with pa
 is(sql("SELECT page_ids FROM session_storage.sessions WHERE id = $a"), '{pg1}',
 	'page_ids are written at once');
 is(live_total($a), '105', '... and its bytes are buffered');
+my $version = sql("SELECT ctid || ' ' || xmin FROM session_storage.sessions WHERE id = $a");
+is(sql("SELECT session.heartbeat($a, 5, ARRAY['pg1'])"), 't', 'heartbeat with the same page_ids');
+is(sql("SELECT ctid || ' ' || xmin FROM session_storage.sessions WHERE id = $a"), $version,
+	'unchanged page_ids write no new row version');
+is(live_total($a), '110', '... and its bytes are buffered');
+is(sql("SELECT session.heartbeat($a, 0, ARRAY['pg1', 'pg2'])"), 't', 'heartbeat with other page_ids');
+isnt(sql("SELECT ctid || ' ' || xmin FROM session_storage.sessions WHERE id = $a"), $version,
+	'changed page_ids write the row');
+is(sql("SELECT page_ids FROM session.active_sessions WHERE id = $a"), '{pg1,pg2}',
+	'... visible at once');
+is(sql("SELECT session.heartbeat($a, 0, '{}')"), 't', 'heartbeat with no pages open');
+is(sql("SELECT page_ids FROM session.active_sessions WHERE id = $a"), '{}', '... clears them');
+is(sql("SELECT session.heartbeat($a, 0, ARRAY['pg1'])"), 't', 'back to one page');
 
 # --- rolled back ---------------------------------------------------------------
 sql("BEGIN; SELECT session.heartbeat($a, 1000); ROLLBACK;");
-is(live_total($a), '105', 'a rolled-back heartbeat has no effect');
+is(live_total($a), '110', 'a rolled-back heartbeat has no effect');
 sql("BEGIN; SAVEPOINT s; SELECT session.heartbeat($a, 1000); ROLLBACK TO s; SELECT session.heartbeat($a, 1); COMMIT;");
-is(live_total($a), '106', 'a heartbeat in a rolled-back subtransaction has no effect');
+is(live_total($a), '111', 'a heartbeat in a rolled-back subtransaction has no effect');
 is(sql("BEGIN; SELECT session.heartbeat($a, 10); SELECT total_bytes_sent FROM session.active_sessions WHERE id = $a; ROLLBACK;"),
-	"t\n116", 'a transaction sees its own heartbeats');
+	"t\n121", 'a transaction sees its own heartbeats');
 
 # --- batches ---------------------------------------------------------------------
 my $b = sql("SELECT session.open_session('bob', 'p')");
