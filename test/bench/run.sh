@@ -22,7 +22,7 @@
 # report medians over the rounds. Set-up data is bulk-loaded; only workloads are timed.
 #
 # Parameters (environment or make variables; defaults, then BENCH_QUICK=1 defaults):
-#   BENCH_QUICK=1            reduced run, under 3 minutes on 2 cores
+#   BENCH_QUICK=1            reduced run, about 5 minutes on 2 cores
 #   BENCH_CLIENTS (4) BENCH_THREADS (2)           pgbench clients / threads
 #   BENCH_LATENCY_CLIENTS (1)                     clients for the p50 latency workloads
 #   BENCH_ROUNDS (5)         BENCH_DURATION (10 / 1) seconds per pgbench run
