@@ -258,7 +258,8 @@ class Report:
         self.p()
         self.p("| measure | " + " | ".join(head[r] for r in rows) + " | target | met? |")
         self.p("|---|" + "---:|" * len(rows) + "---|---|")
-        targets = {t["metric"]: t for t in self.targets if t["table"] == "expire" and t["row"] == "session"}
+        # the goals of the first column (write-through when it ran, else the buffered one)
+        targets = {t["metric"]: t for t in self.targets if t["table"] == "expire" and t["row"] == rows[0]}
 
         def line(label, cell, metric=None):
             t = targets.get(metric)
@@ -273,7 +274,8 @@ class Report:
         line("heartbeats while it ran", lambda r: f"{fmt(m(r, 'hb_count'))} ({fmt(m(r, 'hb_rate'))}/s)")
         line("slowest of those heartbeats", lambda r: f"{fmt(m(r, 'hb_max_ms'), 1)} ms")
         if "hbuf" in rows:
-            line("active sessions it ended", lambda r: fmt(m(r, "active_ended")) if r == "hbuf" else "")
+            line("active sessions it ended", lambda r: fmt(m(r, "active_ended")) if r == "hbuf" else "",
+                 "active_ended")
         self.p()
 
     def rls(self):
