@@ -2,9 +2,11 @@
  *
  * events.c
  *	  The event log: every open, close, expiry, termination, eviction and
- *	  user change is a row of session_storage.events, written in the
- *	  caller's transaction (so it commits or rolls back with the change),
- *	  and read by session_reader with session.events_since(after_event_id).
+ *	  user change is a row of session_storage.events, written by the very
+ *	  statement that makes the change (the *_logged statements of
+ *	  queries.c, run between session_events_prepare and
+ *	  session_events_written), so it commits or rolls back with the change;
+ *	  read by session_reader with session.events_since(after_event_id).
  *	  NOTIFY session_events carries no data: it only wakes readers up, so a
  *	  role that may not read the log learns nothing from it, and a forged
  *	  notification only makes a reader find nothing new.
@@ -275,17 +277,6 @@ session_events_init(void)
  */
 
 /*
- * Are events written now?  Callers check it before gathering what an
- * event needs, so the write path does no event work with session.notify off.
- * Without the shared memory of a preloaded library nobody could read them.
- */
-bool
-session_events_wanted(void)
-{
-	return session_notify && events_shared != NULL;
-}
-
-/*
  * Call before a statement that may append events (it must not have taken an
  * id yet): returns whether the event log is on, and if so publishes this
  * transaction's floor before its first event gets an id.  A floor published
@@ -297,7 +288,11 @@ session_events_prepare(void)
 {
 	EventFloor *floor;
 
-	if (!session_events_wanted())
+	/*
+	 * Without the shared memory of a preloaded library nobody could read
+	 * them; with session.notify off nothing is logged.
+	 */
+	if (!session_notify || events_shared == NULL)
 		return false;
 	floor = my_floor();
 	if (floor != NULL && !floor_published)
@@ -323,37 +318,6 @@ session_events_written(uint64 n)
 	if (n > 0 && events_shared != NULL &&
 		pg_atomic_read_u32(&events_shared->reader_listeners) > 0)
 		Async_Notify(SESSION_EVENT_CHANNEL, "");
-}
-
-static inline Datum
-text_or_null(const char *s, char *null)
-{
-	*null = s ? ' ' : 'n';
-	return s ? CStringGetTextDatum(s) : (Datum) 0;
-}
-
-/* Log one event.  The caller has an SPI connection. */
-void
-session_event_log(const char *event, int64 id, Datum uuid, const char *username,
-				  const char *project, const char *node, const char *scope,
-				  const char *reason)
-{
-	Datum		values[8];
-	char		nulls[8];
-
-	if (!session_events_prepare())
-		return;
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = CStringGetTextDatum(event);
-	values[1] = Int64GetDatum(id);
-	values[2] = uuid;
-	values[3] = text_or_null(username, &nulls[3]);
-	values[4] = text_or_null(project, &nulls[4]);
-	values[5] = text_or_null(node, &nulls[5]);
-	values[6] = text_or_null(scope, &nulls[6]);
-	values[7] = text_or_null(reason, &nulls[7]);
-
-	session_events_written(session_exec(&query_event_insert, values, nulls, false, 0));
 }
 
 /* ---------------------------------------------------------------------

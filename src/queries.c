@@ -52,14 +52,19 @@
 #define EVENT_COLUMNS "event, id, uuid, username, project, node, scope, reason"
 
 /*
- * MOVE_TO_HISTORY that also appends one event per ended row to the event
- * log, in the same statement: one executor run instead of two, which is a
- * fifth of a close's cost (issue 12's profile).  Returns the same columns.
+ * Every statement that changes sessions has a twin that also appends their
+ * events to the event log, in the same statement (a data-modifying CTE):
+ * one executor run instead of two, which was a fifth of a close's cost
+ * (issue 12's profile).  APPEND_EVENTS is that CTE; rows are the event
+ * columns after event, selected from the CTE of the changed sessions.
  */
-#define MOVE_TO_HISTORY_LOGGED(reason, event) \
-	", h AS (" MOVE_TO_HISTORY(reason) "), " \
+#define APPEND_EVENTS(event, rows) \
 	"e AS (INSERT INTO session_storage.events (event_time, " EVENT_COLUMNS ") " \
-	"SELECT " TS_NOW ", " event ", h.* FROM h) " \
+	"SELECT " TS_NOW ", " event ", " rows ") "
+
+/* MOVE_TO_HISTORY that also logs one event per ended row; same columns */
+#define MOVE_TO_HISTORY_LOGGED(reason, event) \
+	", h AS (" MOVE_TO_HISTORY(reason) "), " APPEND_EVENTS(event, "h.* FROM h") \
 	"SELECT * FROM h"
 
 /* Adds $n bytes (never negative) to a counter, saturating at the bigint maximum. */
@@ -84,12 +89,9 @@ SessionPlan query_open = {
 	9, OPEN_TYPES, NULL
 };
 
-/* query_open that also appends the open event, in the same statement */
 SessionPlan query_open_logged = {
 	"WITH s AS (" OPEN_INSERT "RETURNING id, uuid, username, project, node, scope), "
-	"e AS (INSERT INTO session_storage.events (event_time, " EVENT_COLUMNS ") "
-	"SELECT " TS_NOW ", 'open', s.*, NULL FROM s) "
-	"SELECT id, uuid FROM s",
+	APPEND_EVENTS("'open'", "s.*, NULL FROM s") "SELECT id, uuid FROM s",
 	9, OPEN_TYPES, NULL
 };
 
@@ -101,9 +103,13 @@ SessionPlan query_user_sessions = {
 	2, {TEXTOID, INT8OID}, NULL
 };
 
-SessionPlan query_set_user = {
-	"UPDATE session_storage.sessions SET username = $2, authenticated = $3 WHERE id = $1 "
-	"RETURNING id, uuid, username, project, node, scope",
+#define SET_USER "UPDATE session_storage.sessions SET username = $2, authenticated = $3 WHERE id = $1 "
+
+SessionPlan query_set_user = {SET_USER "RETURNING id", 3, {INT8OID, TEXTOID, BOOLOID}, NULL};
+SessionPlan query_set_user_logged = {
+	"WITH u AS (" SET_USER "RETURNING id, uuid, username, project, node, scope), "
+	APPEND_EVENTS("'user'", "u.*, CASE WHEN $3 THEN 'login' ELSE 'logout' END FROM u")
+	"SELECT id FROM u",
 	3, {INT8OID, TEXTOID, BOOLOID}, NULL
 };
 
@@ -295,12 +301,6 @@ SessionPlan query_attach = {
 };
 
 /* ------------------------------------------------------------------ events */
-
-SessionPlan query_event_insert = {
-	"INSERT INTO session_storage.events (event_time, " EVENT_COLUMNS ") "
-	"VALUES (" TS_NOW ", $1, $2, $3, $4, $5, $6, $7, $8)",
-	8, {TEXTOID, INT8OID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
-};
 
 SessionPlan query_events_since = {
 	"SELECT event_id, event_time, " EVENT_COLUMNS " FROM session_storage.events "

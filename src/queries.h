@@ -15,6 +15,7 @@ extern SessionPlan query_open;
 extern SessionPlan query_open_logged;
 extern SessionPlan query_user_sessions;
 extern SessionPlan query_set_user;
+extern SessionPlan query_set_user_logged;
 extern SessionPlan query_heartbeat;
 extern SessionPlan query_heartbeat_many;
 extern SessionPlan query_page_ids;
@@ -46,7 +47,6 @@ extern SessionPlan query_ended_user;
 extern SessionPlan query_attach;
 
 /* events.c: the event log */
-extern SessionPlan query_event_insert;
 extern SessionPlan query_events_since;
 extern SessionPlan query_events_purge;
 

@@ -242,6 +242,7 @@ session_set_session_user(PG_FUNCTION_ARGS)
 	bool		authenticated;
 	char	   *user;
 	Datum		values[3];
+	bool		logged;
 
 	session_require_arg(fcinfo, 0, "session_id");
 	id = PG_GETARG_INT64(0);
@@ -255,18 +256,11 @@ session_set_session_user(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(id);
 	values[1] = CStringGetTextDatum(user);
 	values[2] = BoolGetDatum(authenticated);
-	if (session_exec(&query_set_user, values, NULL, false, 0) == 0)
+	logged = session_events_prepare();
+	if (session_exec(logged ? &query_set_user_logged : &query_set_user, values, NULL, false, 0) == 0)
 		session_not_found(id);
-	if (session_events_wanted())
-	{
-		HeapTuple	row = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-
-		session_event_log("user", id, SPI_getbinval(row, desc, 2, &isnull), user,
-						  SPI_getvalue(row, desc, 4), SPI_getvalue(row, desc, 5),
-						  SPI_getvalue(row, desc, 6), authenticated ? "login" : "logout");
-	}
+	if (logged)
+		session_events_written(1);
 	session_spi_finish(&spi);
 	PG_RETURN_VOID();
 }

@@ -94,11 +94,6 @@ extern void session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
 									 Datum *values, const bool *nulls);
 
 /* events.c: the event log */
-extern bool session_events_wanted(void);
-extern void session_event_log(const char *event, int64 id, Datum uuid,
-							  const char *username, const char *project,
-							  const char *node, const char *scope,
-							  const char *reason);
 extern bool session_events_prepare(void);
 extern void session_events_written(uint64 n);
 extern void session_events_apply_retention(void);
