@@ -250,11 +250,12 @@ class Report:
         self.p(f"#### Expire {fmt(run.figure('expire_idle'))} idle sessions while "
                f"{run.info.get('clients')} clients heartbeat {fmt(run.figure('expire_active'))} others")
         self.p()
+        buffered = (" The buffered column runs in b_hbuf, where the heartbeat buffer is on: "
+                    "expire_sessions() holds the stripes of the sessions it ends until its transaction "
+                    "ends, so heartbeats of those stripes wait for it (the worker commits every batch)."
+                    if "hbuf" in rows else "")
         self.p(f"session.expire_sessions() (idle_timeout {run.text('expire', rows[0], 'timeout')}) timed by "
-               f"the server while pgbench heartbeats the active sessions. The buffered column runs in "
-               f"b_hbuf, where the heartbeat buffer is on: expire_sessions() holds the stripes of the "
-               f"sessions it ends until its transaction ends, so heartbeats of those stripes wait for it "
-               f"(the worker commits every batch).")
+               f"the server while pgbench heartbeats the active sessions.{buffered}")
         self.p()
         self.p("| measure | " + " | ".join(head[r] for r in rows) + " | target | met? |")
         self.p("|---|" + "---:|" * len(rows) + "---|---|")
