@@ -4,7 +4,7 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | sed "s/.*'\(.*\
 MODULE_big = $(EXTENSION)
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 
-DATA = $(wildcard sql/*--*--*.sql) sql/$(EXTENSION)--0.1.0.sql
+DATA = $(wildcard sql/*--*--*.sql) sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.2.0.sql
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 # installed with the documentation ($(pg_config --docdir)/extension)
 DOCS = doc/prometheus/session-exporter-queries.yaml doc/prometheus/session-alert-rules.yml

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Upgrade test: for every upgrade script sql/session--A--B.sql, in scratch databases,
+# Upgrade test: for every upgrade script sql/session--A--B.sql, and from every released
+# version A (a kept sql/session--A.sql) to the current version B, in scratch databases,
 #   CREATE EXTENSION session VERSION 'A'; ALTER EXTENSION session UPDATE TO 'B'
 # must leave the same catalog contents as
 #   CREATE EXTENSION session VERSION 'B'
@@ -158,15 +159,29 @@ trap drop_scratch EXIT
 extdir="$("$PG_CONFIG" --sharedir)/extension"
 failed=0
 for script in "${scripts[@]}"; do
+	if ! cmp -s "$script" "$extdir/$(basename "$script")"; then
+		echo "upgrade: FAILED $extdir/$(basename "$script") is missing or differs from $script (run make install)"
+		failed=1
+	fi
+done
+# The steps: every upgrade script on its own, then every released version (a kept
+# install script sql/session--A.sql) straight to the current one, the path that
+# ALTER EXTENSION session UPDATE takes on a real install (PostgreSQL chains the scripts).
+steps=()
+for script in "${scripts[@]}"; do
 	pair=$(basename "$script" .sql)
-	pair=${pair#session--}
+	steps+=("${pair#session--}")
+done
+for install in sql/session--*.sql; do
+	from=$(basename "$install" .sql)
+	from=${from#session--}
+	case $from in *--*) continue ;; esac
+	[ "$from" = "$current" ] && continue
+	[[ " ${steps[*]} " == *" $from--$current "* ]] || steps+=("$from--$current")
+done
+for pair in "${steps[@]}"; do
 	from=${pair%%--*}
 	to=${pair#*--}
-	if ! cmp -s "$script" "$extdir/$(basename "$script")"; then
-		echo "upgrade: FAILED $from -> $to: $extdir/$(basename "$script") is missing or differs from $script (run make install)"
-		failed=1
-		continue
-	fi
 	old="session_upgrade_$$_a"
 	new="session_upgrade_$$_b"
 	scratch_db "$old"

@@ -1,0 +1,950 @@
+/* session: a session registry for multi-node applications */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION session" to load this file. \quit
+
+-------------------------------------------------------------------------------
+-- Roles (cluster-wide; created only when missing, never dropped by the
+-- extension because other databases may use them)
+-------------------------------------------------------------------------------
+
+-- Two databases may run CREATE EXTENSION at the same moment: whichever
+-- creates a role (or the membership) first wins, the other accepts it.
+DO $roles$
+DECLARE
+	r text;
+BEGIN
+	FOREACH r IN ARRAY ARRAY['session_reader', 'session_app', 'session_admin'] LOOP
+		IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+			BEGIN
+				EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+			EXCEPTION WHEN duplicate_object OR unique_violation THEN
+				NULL;
+			END;
+		END IF;
+	END LOOP;
+	BEGIN
+		GRANT session_reader, session_app TO session_admin;
+	EXCEPTION WHEN duplicate_object OR unique_violation THEN
+		NULL;
+	END;
+END
+$roles$;
+
+-------------------------------------------------------------------------------
+-- Schemas
+--
+-- Schema session (fixed by the control file) holds what users see: the
+-- functions, the views and the row type.  CREATE EXTENSION creates it, or
+-- uses an existing one; it refuses one that already holds objects, which
+-- would belong to an application and be mixed with the extension's.
+-- The storage tables and their partitions live in session_storage, where
+-- nobody but the extension's owner has any right: reporting tools pointed
+-- at schema session list only views, and callers reach the tables only
+-- through the functions and views.
+-------------------------------------------------------------------------------
+
+DO $schema$
+BEGIN
+	IF EXISTS (SELECT FROM pg_catalog.pg_class WHERE relnamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_proc WHERE pronamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_type WHERE typnamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_operator WHERE oprnamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_collation WHERE collnamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_conversion WHERE connamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_opfamily WHERE opfnamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_ts_config WHERE cfgnamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_ts_dict WHERE dictnamespace = 'session'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_statistic_ext WHERE stxnamespace = 'session'::pg_catalog.regnamespace)
+	THEN
+		RAISE EXCEPTION 'schema "session" already exists and is not empty'
+			USING ERRCODE = 'duplicate_schema',
+				  DETAIL = 'The extension creates its functions, views and row type in schema session and does not share it with other objects.',
+				  HINT = 'Move the objects out of schema session (or rename the schema), then run CREATE EXTENSION session again.';
+	END IF;
+END
+$schema$;
+
+CREATE SCHEMA session_storage;
+
+COMMENT ON SCHEMA session_storage IS
+	'Storage of the session extension: tables and partitions that only the extension''s owner uses; read them through the views of schema session.';
+
+-------------------------------------------------------------------------------
+-- Storage
+--
+-- Open sessions and ended sessions live in different tables.  The open table
+-- stays as small as the number of sessions open now, so listing never reads
+-- history.  Its only indexes are on id and username, columns a heartbeat
+-- never changes, so heartbeats are heap-only (HOT) updates; fillfactor leaves
+-- room on each page for them.  Ended sessions move to a table partitioned by
+-- end_time, one partition per day, so old history is dropped a day at a time.
+-- The (start_time, id) index returns open sessions in listing order without
+-- a sort.  The functions validate every value (scope included) before
+-- writing; a CHECK constraint would re-read its expression at every
+-- statement start, which costs the write path about 9%.
+-------------------------------------------------------------------------------
+
+CREATE SEQUENCE session_storage.sessions_id_seq AS bigint;
+
+CREATE TABLE session_storage.sessions (
+	id					bigint NOT NULL DEFAULT pg_catalog.nextval('session_storage.sessions_id_seq'),
+	uuid				uuid NOT NULL,
+	username			text COLLATE "C" NOT NULL,
+	authenticated		boolean NOT NULL,
+	project				text,
+	address				inet,
+	scope				text NOT NULL,
+	client_id			text,
+	user_agent			text,
+	node				text,
+	start_time			timestamptz NOT NULL,
+	last_comm			timestamptz NOT NULL,
+	page_ids			text[] NOT NULL DEFAULT '{}',
+	recent_bytes_sent	bigint NOT NULL DEFAULT 0,
+	total_bytes_sent	bigint NOT NULL DEFAULT 0,
+	attributes			jsonb,
+	CONSTRAINT sessions_pkey PRIMARY KEY (id)
+) WITH (fillfactor = 70);
+
+ALTER SEQUENCE session_storage.sessions_id_seq OWNED BY session_storage.sessions.id;
+
+CREATE INDEX sessions_username_idx ON session_storage.sessions (username);
+CREATE INDEX sessions_start_time_idx ON session_storage.sessions (start_time, id);
+
+COMMENT ON COLUMN session_storage.sessions.id IS 'The numerical session identifier';
+COMMENT ON COLUMN session_storage.sessions.uuid IS 'Unique id of the record, never reused';
+COMMENT ON COLUMN session_storage.sessions.username IS 'The user; ''Unauthenticated'' while nobody is logged in';
+COMMENT ON COLUMN session_storage.sessions.authenticated IS 'False while nobody is logged in';
+COMMENT ON COLUMN session_storage.sessions.project IS 'The application project';
+COMMENT ON COLUMN session_storage.sessions.address IS 'The client''s address';
+COMMENT ON COLUMN session_storage.sessions.scope IS 'browser, designer, ios, android, client or clientless';
+COMMENT ON COLUMN session_storage.sessions.client_id IS 'The client''s own identifier';
+COMMENT ON COLUMN session_storage.sessions.user_agent IS 'The client''s user agent';
+COMMENT ON COLUMN session_storage.sessions.node IS 'The application node that owns the session';
+COMMENT ON COLUMN session_storage.sessions.start_time IS 'When the session was opened';
+COMMENT ON COLUMN session_storage.sessions.last_comm IS 'Last communication; never moves backwards';
+COMMENT ON COLUMN session_storage.sessions.page_ids IS 'Pages open now';
+COMMENT ON COLUMN session_storage.sessions.recent_bytes_sent IS 'Bytes reported by the latest heartbeat';
+COMMENT ON COLUMN session_storage.sessions.total_bytes_sent IS 'Sum of all bytes reported';
+COMMENT ON COLUMN session_storage.sessions.attributes IS 'Free-form application data (a JSON object)';
+
+-- the same columns (collation, NOT NULL, defaults, comments) as session_storage.sessions
+CREATE TABLE session_storage.ended_sessions (
+	LIKE session_storage.sessions INCLUDING COMMENTS INCLUDING DEFAULTS,
+	end_time			timestamptz NOT NULL,
+	end_reason			text NOT NULL
+) PARTITION BY RANGE (end_time);
+
+CREATE TABLE session_storage.ended_sessions_default PARTITION OF session_storage.ended_sessions DEFAULT;
+
+-- Each partition has its own index on id (created with the partition), not
+-- a partitioned index: pg_restore recreates the extension's objects first,
+-- and an index on the parent would collide with the dumped partition indexes.
+CREATE INDEX ended_sessions_default_id_idx ON session_storage.ended_sessions_default (id);
+
+-- pg_dump keeps the rows of these tables (daily partitions created later are
+-- ordinary tables and are dumped like any other)
+SELECT pg_catalog.pg_extension_config_dump('session_storage.sessions', '');
+SELECT pg_catalog.pg_extension_config_dump('session_storage.sessions_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('session_storage.ended_sessions_default', '');
+
+COMMENT ON TABLE session_storage.sessions IS
+	'Open sessions, one row each; rows move to session_storage.ended_sessions when a session ends. Written only through the session.* functions.';
+COMMENT ON TABLE session_storage.ended_sessions IS
+	'Ended sessions, range-partitioned by end_time into one partition per day (plus a default partition); purge_history drops whole days.';
+COMMENT ON TABLE session_storage.ended_sessions_default IS
+	'Catch-all partition for ended sessions whose day has no partition yet (partitions are created ahead by expire_sessions and the background worker).';
+COMMENT ON SEQUENCE session_storage.sessions_id_seq IS 'Source of session ids; never reused.';
+
+
+COMMENT ON COLUMN session_storage.ended_sessions.username IS 'The user when the session ended; ''Unauthenticated'' if nobody was logged in';
+COMMENT ON COLUMN session_storage.ended_sessions.authenticated IS 'False if nobody was logged in when the session ended';
+COMMENT ON COLUMN session_storage.ended_sessions.node IS 'The application node that owned the session';
+COMMENT ON COLUMN session_storage.ended_sessions.last_comm IS 'Last communication before the end';
+COMMENT ON COLUMN session_storage.ended_sessions.page_ids IS 'Pages open when the session ended';
+COMMENT ON COLUMN session_storage.ended_sessions.recent_bytes_sent IS 'Bytes reported by the last heartbeat';
+COMMENT ON COLUMN session_storage.ended_sessions.end_time IS 'When the session ended (the partition key)';
+COMMENT ON COLUMN session_storage.ended_sessions.end_reason IS 'logout, timeout, max_lifetime, terminated, node_shutdown, closed, evicted, or the caller''s own word';
+
+-------------------------------------------------------------------------------
+-- The row type
+-------------------------------------------------------------------------------
+
+CREATE TYPE session.session_info AS (
+	id					bigint,
+	uuid				uuid,
+	username			text,
+	authenticated		boolean,
+	project				text,
+	address				inet,
+	scope				text,
+	is_designer			boolean,
+	client_id			text,
+	user_agent			text,
+	node				text,
+	start_time			timestamptz,
+	last_comm			timestamptz,
+	uptime_ms			bigint,
+	last_comm_ms		bigint,
+	active_pages		integer,
+	page_ids			text[],
+	recent_bytes_sent	bigint,
+	total_bytes_sent	bigint,
+	attributes			jsonb,
+	end_time			timestamptz,
+	end_reason			text
+);
+
+COMMENT ON TYPE session.session_info IS
+	'One session, open or ended: the row returned by both forms of session.get_session_info';
+-- the columns the type shares with session_storage.sessions mean the same
+DO $typecomments$
+DECLARE
+	col record;
+BEGIN
+	FOR col IN
+		SELECT a.attname, pg_catalog.col_description(a.attrelid, a.attnum) AS description
+		FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid = 'session_storage.sessions'::pg_catalog.regclass AND a.attnum > 0
+		  AND NOT a.attisdropped
+	LOOP
+		EXECUTE pg_catalog.format('COMMENT ON COLUMN session.session_info.%I IS %L',
+								  col.attname, col.description);
+	END LOOP;
+END
+$typecomments$;
+COMMENT ON COLUMN session.session_info.is_designer IS 'scope = ''designer''';
+COMMENT ON COLUMN session.session_info.uptime_ms IS 'Milliseconds from start to now (to end_time once ended)';
+COMMENT ON COLUMN session.session_info.last_comm_ms IS 'Milliseconds since last_comm';
+COMMENT ON COLUMN session.session_info.active_pages IS 'Number of page_ids';
+COMMENT ON COLUMN session.session_info.end_time IS 'When the session ended; NULL while open';
+COMMENT ON COLUMN session.session_info.end_reason IS 'Why the session ended; NULL while open';
+
+-------------------------------------------------------------------------------
+-- Registry functions (applications)
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION session.open_session(username text, project text,
+									 address inet DEFAULT NULL,
+									 scope text DEFAULT 'browser',
+									 client_id text DEFAULT NULL,
+									 user_agent text DEFAULT NULL,
+									 node text DEFAULT NULL,
+									 attributes jsonb DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'session_open_session'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION session.open_session(text, text, inet, text, text, text, text, jsonb) IS
+	'Opens a session and returns its id. A NULL username opens an unauthenticated session.';
+
+CREATE FUNCTION session.set_session_user(session_id bigint, username text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'session_set_session_user'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION session.set_session_user(bigint, text) IS
+	'Logs a user in to an open session, or out of it with NULL (the session becomes Unauthenticated)';
+
+CREATE FUNCTION session.heartbeat(session_id bigint, bytes_sent bigint DEFAULT 0,
+								  page_ids text[] DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'session_heartbeat'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION session.heartbeat(bigint, bigint, text[]) IS
+	'Records a communication: moves last_comm forward, adds bytes_sent, replaces page_ids when given. False when the session is not open.';
+
+CREATE FUNCTION session.heartbeat(session_ids bigint[], bytes_sent bigint[] DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'session_heartbeat_many'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION session.heartbeat(bigint[], bigint[]) IS
+	'Heartbeats many sessions in one call; bytes_sent, when given, pairs with session_ids. Returns how many open sessions were touched.';
+
+CREATE FUNCTION session.close_session(session_id bigint, reason text DEFAULT 'logout')
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'session_close_session'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION session.close_session(bigint, text) IS
+	'Ends a session with the given reason; false when it had already ended';
+
+CREATE FUNCTION session.open_clientless_session(username text, project text DEFAULT NULL,
+												node text DEFAULT NULL,
+												attributes jsonb DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'session_open_clientless_session'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION session.open_clientless_session(text, text, text, jsonb) IS
+	'Opens a server-side session acting on behalf of a user; it stays open until closed';
+
+CREATE FUNCTION session.close_clientless_session(session_id bigint)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'session_close_clientless_session'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION session.close_clientless_session(bigint) IS
+	'Ends a clientless session with reason closed; false when it had already ended';
+
+-------------------------------------------------------------------------------
+-- Listing (readers)
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION session.get_session_info(username_regex text DEFAULT NULL,
+										 project_regex text DEFAULT NULL)
+RETURNS SETOF session.session_info
+AS 'MODULE_PATHNAME', 'session_get_session_info'
+LANGUAGE C STABLE PARALLEL RESTRICTED
+ROWS 100;
+
+COMMENT ON FUNCTION session.get_session_info(text, text) IS
+	'Open sessions whose whole username and project match the regular expressions (NULL: no filter), in start_time, id order';
+
+CREATE FUNCTION session.get_session_info(session_id bigint)
+RETURNS session.session_info
+AS 'MODULE_PATHNAME', 'session_get_session_info_by_id'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION session.get_session_info(bigint) IS
+	'One session by id, open or ended; SE404 when there is no such session';
+
+CREATE FUNCTION session.get_session_user(session_id bigint)
+RETURNS text
+AS 'MODULE_PATHNAME', 'session_get_session_user'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION session.get_session_user(bigint) IS
+	'The user of a session, open or ended (''Unauthenticated'' if nobody is logged in); SE404 when there is no such session';
+
+-------------------------------------------------------------------------------
+-- User context
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION session.set_user_context(username text, is_local boolean DEFAULT false)
+RETURNS text
+AS 'MODULE_PATHNAME', 'session_set_user_context'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION session.set_user_context(text, boolean) IS
+	'Sets the application user this connection acts for (NULL clears it) and returns the previous one; is_local => true lasts until the end of the transaction';
+
+CREATE FUNCTION session.get_user_context()
+RETURNS text
+AS 'MODULE_PATHNAME', 'session_get_user_context'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION session.get_user_context() IS
+	'The application user this connection acts for; NULL when unset. Cheap enough for row-level security policies.';
+
+CREATE FUNCTION session.reset_user_context()
+RETURNS void
+AS 'MODULE_PATHNAME', 'session_reset_user_context'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION session.reset_user_context() IS
+	'Clears the user context and the attached session of this connection';
+
+CREATE FUNCTION session.attach_session(session_id bigint, is_local boolean DEFAULT false)
+RETURNS text
+AS 'MODULE_PATHNAME', 'session_attach_session'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION session.attach_session(bigint, boolean) IS
+	'Links this connection to an open session: the user context becomes its user and current_session_id() its id. Returns the previous user context.';
+
+CREATE FUNCTION session.current_session_id()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'session_current_session_id'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION session.current_session_id() IS
+	'The session attached to this connection by attach_session; NULL when unattached';
+
+-------------------------------------------------------------------------------
+-- Administration
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION session.terminate_session(session_id bigint, reason text DEFAULT 'terminated')
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'session_terminate_session'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION session.terminate_session(bigint, text) IS
+	'Ends any session (an administrator''s close); false when it had already ended';
+
+CREATE FUNCTION session.close_node_sessions(node text, reason text DEFAULT 'node_shutdown')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'session_close_node_sessions'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION session.close_node_sessions(text, text) IS
+	'Ends every open session of an application node (for example when it restarts); returns how many';
+
+CREATE FUNCTION session.expire_sessions()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'session_expire_sessions'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION session.expire_sessions() IS
+	'Applies session.idle_timeout, session.max_lifetime and session.clientless_idle_timeout now; returns how many sessions it ended';
+
+CREATE FUNCTION session.purge_history(older_than interval)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'session_purge_history'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION session.purge_history(interval) IS
+	'Removes ended sessions whose end_time is older than now() - older_than, dropping whole daily partitions; returns how many sessions it removed';
+
+-------------------------------------------------------------------------------
+-- Heartbeat buffer (heartbeat_buffer.c): with preloading, heartbeats are kept
+-- in shared memory and written by the background worker every
+-- session.heartbeat_flush_interval; these functions overlay the live values
+-- on the stored ones (on a standby or without preloading they return the
+-- stored value).  The views call them with the reader's privileges.
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION session.live_last_comm(session_id bigint, stored timestamptz)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'session_live_last_comm'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION session.live_last_comm(bigint, timestamptz) IS
+	'last_comm of an open session including heartbeats not yet written to its row (stored: the row''s value)';
+
+CREATE FUNCTION session.live_recent_bytes(session_id bigint, stored bigint)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'session_live_recent_bytes'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION session.live_recent_bytes(bigint, bigint) IS
+	'recent_bytes_sent of an open session including heartbeats not yet written to its row (stored: the row''s value)';
+
+CREATE FUNCTION session.live_total_bytes(session_id bigint, stored bigint)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'session_live_total_bytes'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION session.live_total_bytes(bigint, bigint) IS
+	'total_bytes_sent of an open session including heartbeats not yet written to its row (stored: the row''s value)';
+
+CREATE FUNCTION session.heartbeat_buffer_status()
+RETURNS TABLE (slots integer, used integer, flush_interval_ms integer, last_flush timestamptz,
+			   flushes bigint, flushed_rows bigint, table_path_heartbeats bigint)
+AS 'MODULE_PATHNAME', 'session_heartbeat_buffer_status'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+ROWS 1;
+
+COMMENT ON FUNCTION session.heartbeat_buffer_status() IS
+	'The shared-memory heartbeat buffer: its slots, those in use, the flush interval, the last flush, flushes and rows written since the server started, and heartbeats that found no slot and wrote their row (zeros without preloading)';
+
+-------------------------------------------------------------------------------
+-- Reporting
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION session.elapsed_ms(from_time timestamptz, to_time timestamptz)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'session_elapsed_ms'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION session.elapsed_ms(timestamptz, timestamptz) IS
+	'Whole milliseconds from from_time to to_time (how uptime_ms and last_comm_ms are computed)';
+
+CREATE VIEW session.active_sessions AS
+	SELECT s.id, s.uuid, s.username COLLATE "default" AS username, s.authenticated, s.project,
+		   s.address, s.scope, s.scope = 'designer' AS is_designer, s.client_id,
+		   s.user_agent, s.node, s.start_time,
+		   session.live_last_comm(s.id, s.last_comm) AS last_comm,
+		   GREATEST(session.elapsed_ms(s.start_time, pg_catalog.statement_timestamp()), 0) AS uptime_ms,
+		   GREATEST(session.elapsed_ms(session.live_last_comm(s.id, s.last_comm),
+									   pg_catalog.statement_timestamp()), 0) AS last_comm_ms,
+		   pg_catalog.cardinality(s.page_ids) AS active_pages, s.page_ids,
+		   session.live_recent_bytes(s.id, s.recent_bytes_sent) AS recent_bytes_sent,
+		   session.live_total_bytes(s.id, s.total_bytes_sent) AS total_bytes_sent,
+		   s.attributes, NULL::timestamptz AS end_time, NULL::text AS end_reason
+	FROM session_storage.sessions s
+	ORDER BY s.start_time, s.id;
+
+COMMENT ON VIEW session.active_sessions IS
+	'Open sessions in start_time, id order: session.get_session_info() as a view';
+
+CREATE VIEW session.history AS
+	SELECT e.id, e.uuid, e.username COLLATE "default" AS username, e.authenticated, e.project,
+		   e.address, e.scope, e.scope = 'designer' AS is_designer, e.client_id,
+		   e.user_agent, e.node, e.start_time, e.last_comm,
+		   GREATEST(session.elapsed_ms(e.start_time, e.end_time), 0) AS uptime_ms,
+		   GREATEST(session.elapsed_ms(e.last_comm, pg_catalog.statement_timestamp()), 0) AS last_comm_ms,
+		   pg_catalog.cardinality(e.page_ids) AS active_pages, e.page_ids,
+		   e.recent_bytes_sent, e.total_bytes_sent, e.attributes, e.end_time,
+		   e.end_reason, e.end_time - e.start_time AS duration
+	FROM session_storage.ended_sessions e;
+
+COMMENT ON VIEW session.history IS
+	'Ended sessions: the session_info columns plus duration; filter on end_time to read only the days you need';
+COMMENT ON COLUMN session.history.duration IS 'end_time - start_time';
+
+CREATE VIEW session.project_usage AS
+	SELECT s.project,
+		   count(*) AS open_sessions,
+		   count(DISTINCT s.username) FILTER (WHERE s.authenticated) AS users,
+		   count(*) FILTER (WHERE s.scope = 'designer') AS designers,
+		   count(*) FILTER (WHERE s.scope = 'clientless') AS clientless,
+		   min(s.start_time) AS oldest_start
+	FROM session_storage.sessions s
+	GROUP BY s.project;
+
+COMMENT ON VIEW session.project_usage IS 'Per project: open sessions, distinct logged-in users, designers, clientless sessions and the oldest start';
+COMMENT ON COLUMN session.project_usage.project IS 'The application project (NULL for clientless sessions opened without one)';
+COMMENT ON COLUMN session.project_usage.open_sessions IS 'Open sessions of the project';
+COMMENT ON COLUMN session.project_usage.users IS 'Distinct logged-in users with an open session';
+COMMENT ON COLUMN session.project_usage.designers IS 'Open designer sessions';
+COMMENT ON COLUMN session.project_usage.clientless IS 'Open clientless sessions';
+COMMENT ON COLUMN session.project_usage.oldest_start IS 'Start of the oldest open session';
+
+CREATE FUNCTION session.backend_contexts(OUT pid integer, OUT user_context text, OUT session_id bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'session_backend_contexts'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION session.backend_contexts() IS
+	'The user context and attached session of every backend that has one (needs shared_preload_libraries = ''session'')';
+
+-- pg_stat_activity hides other roles' backends' details from unprivileged
+-- roles, so readers list connections through this function
+CREATE FUNCTION session.connection_list(OUT pid integer, OUT datname name, OUT usename name,
+										OUT application_name text, OUT client_addr inet,
+										OUT backend_start timestamptz, OUT state text,
+										OUT user_context text, OUT session_id bigint)
+RETURNS SETOF record
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT a.pid, a.datname, a.usename, a.application_name, a.client_addr, a.backend_start,
+		   a.state, c.user_context, c.session_id
+	FROM pg_catalog.pg_stat_activity a
+	LEFT JOIN session.backend_contexts() c ON c.pid = a.pid
+	WHERE a.backend_type = 'client backend'
+$$;
+
+COMMENT ON FUNCTION session.connection_list() IS
+	'Every client backend with its user context and attached session (the rows of session.connections)';
+
+CREATE VIEW session.connections AS
+	SELECT * FROM session.connection_list();
+
+COMMENT ON VIEW session.connections IS
+	'Every client backend with the user context and session it acts for (needs shared_preload_libraries = ''session'')';
+COMMENT ON COLUMN session.connections.pid IS 'Backend process id';
+COMMENT ON COLUMN session.connections.datname IS 'Database of the connection (a session_id is an id of that database''s registry)';
+COMMENT ON COLUMN session.connections.usename IS 'Database role of the connection';
+COMMENT ON COLUMN session.connections.application_name IS 'application_name of the connection';
+COMMENT ON COLUMN session.connections.client_addr IS 'Address of the database client';
+COMMENT ON COLUMN session.connections.backend_start IS 'When the connection started';
+COMMENT ON COLUMN session.connections.state IS 'active, idle, idle in transaction, ...';
+COMMENT ON COLUMN session.connections.user_context IS 'The application user the connection acts for (session.get_user_context() there)';
+COMMENT ON COLUMN session.connections.session_id IS 'The session attached with attach_session (session.current_session_id() there)';
+
+CREATE FUNCTION session.concurrency(from_time timestamptz, to_time timestamptz,
+									bucket interval DEFAULT '1 hour',
+									project_regex text DEFAULT NULL,
+									origin timestamptz DEFAULT NULL,
+									include_empty boolean DEFAULT false)
+RETURNS TABLE (bucket_start timestamptz, project text, peak_sessions integer, distinct_users integer)
+AS 'MODULE_PATHNAME', 'session_concurrency'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION session.concurrency(timestamptz, timestamptz, interval, text, timestamptz, boolean) IS
+	'Per bucket and project: the most sessions open at one moment (true overlap) and the distinct users, from open and ended sessions. Buckets are origin + n * bucket (origin: midnight of 2000-01-01 in the session time zone unless given), every bucket that overlaps from_time .. to_time, each counted over its whole width; include_empty => true adds zero rows for buckets without sessions.';
+
+-- The body of session.concurrency, which validates the arguments, turns
+-- project_regex into a whole-value pattern and numbers the buckets first.
+-- Each session overlapping a bucket is clipped to it and becomes two
+-- events, +1 at its start and -1 at its end; the peak is the largest running
+-- sum.  Ends sort before starts at the same instant (a session is open on
+-- [start_time, end_time)); open sessions count as open until now.
+CREATE FUNCTION session_storage.concurrency(origin timestamptz, bucket interval,
+											first_bucket bigint, last_bucket bigint,
+											project_pattern text, include_empty boolean)
+RETURNS TABLE (bucket_start timestamptz, project text, peak_sessions integer, distinct_users integer)
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+AS $$
+	WITH b AS (
+		SELECT $1 OPERATOR(pg_catalog.+) (k::double precision OPERATOR(pg_catalog.*) $2) AS bs,
+			   $1 OPERATOR(pg_catalog.+) ((k OPERATOR(pg_catalog.+) 1)::double precision OPERATOR(pg_catalog.*) $2) AS be
+		FROM pg_catalog.generate_series($3, $4) AS k),
+	r AS (SELECT pg_catalog.min(bs) AS lo, pg_catalog.max(be) AS hi FROM b),
+	s AS (
+		SELECT o.project, o.username, o.authenticated, o.start_time AS st,
+			   pg_catalog.statement_timestamp() AS et
+		FROM session_storage.sessions o, r
+		WHERE o.start_time OPERATOR(pg_catalog.<) r.hi
+		  AND ($5 IS NULL OR o.project OPERATOR(pg_catalog.~) $5)
+		UNION ALL
+		SELECT e.project, e.username, e.authenticated, e.start_time, e.end_time
+		FROM session_storage.ended_sessions e, r
+		WHERE e.end_time OPERATOR(pg_catalog.>) r.lo AND e.start_time OPERATOR(pg_catalog.<) r.hi
+		  AND ($5 IS NULL OR e.project OPERATOR(pg_catalog.~) $5)),
+	sb AS (
+		SELECT b.bs, s.project, s.username, s.authenticated,
+			   GREATEST(s.st, b.bs) AS cs, LEAST(s.et, b.be) AS ce
+		FROM s JOIN b ON s.st OPERATOR(pg_catalog.<) b.be AND s.et OPERATOR(pg_catalog.>) b.bs),
+	ev AS (
+		SELECT bs, project, cs AS t, 1 AS d FROM sb WHERE cs OPERATOR(pg_catalog.<) ce
+		UNION ALL
+		SELECT bs, project, ce, -1 FROM sb WHERE cs OPERATOR(pg_catalog.<) ce),
+	run AS (
+		SELECT bs, project,
+			   pg_catalog.sum(d) OVER (PARTITION BY bs, project ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS c
+		FROM ev),
+	peaks AS (SELECT bs, project, pg_catalog.max(c) AS peak FROM run GROUP BY bs, project),
+	users AS (
+		SELECT bs, project, pg_catalog.count(DISTINCT username) FILTER (WHERE authenticated) AS u
+		FROM sb WHERE cs OPERATOR(pg_catalog.<) ce GROUP BY bs, project),
+	found AS (
+		SELECT p.bs, p.project, p.peak::integer AS peak, u.u::integer AS users
+		FROM peaks p JOIN users u ON u.bs OPERATOR(pg_catalog.=) p.bs
+		 AND u.project IS NOT DISTINCT FROM p.project),
+	-- include_empty: every bucket gets a row for every project found in the
+	-- range (one row with a NULL project when none was)
+	projects AS (SELECT DISTINCT project FROM found),
+	wanted AS (
+		SELECT b.bs, pr.project FROM b, projects pr WHERE $6
+		UNION ALL
+		SELECT b.bs, NULL::text FROM b WHERE $6 AND NOT EXISTS (SELECT FROM projects))
+	SELECT bs, project, peak, users FROM found
+	UNION ALL
+	SELECT w.bs, w.project, 0, 0 FROM wanted w
+	WHERE NOT EXISTS (SELECT FROM found f WHERE f.bs OPERATOR(pg_catalog.=) w.bs
+					  AND f.project IS NOT DISTINCT FROM w.project)
+	ORDER BY 1, 2
+$$;
+
+COMMENT ON FUNCTION session_storage.concurrency(timestamptz, interval, bigint, bigint, text, boolean) IS
+	'The query of session.concurrency, which calls it with validated arguments';
+
+-------------------------------------------------------------------------------
+-- Partition maintenance and retention (called by the C functions and the
+-- background worker as the extension's owner)
+--
+-- Housekeeping never makes the application wait: every lock is taken with
+-- NOWAIT, and what cannot be locked now is left for the next pass.
+-------------------------------------------------------------------------------
+
+-- Creates the missing partitions of today and the next two days (UTC),
+-- moving into each the rows of its day that went to the default partition.
+CREATE FUNCTION session_storage.maintain_partitions()
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict error
+DECLARE
+	today date := (pg_catalog.transaction_timestamp() AT TIME ZONE 'UTC')::date;
+	day date;
+	part text;
+	lo text;
+	hi text;
+BEGIN
+	FOR i IN 0..2 LOOP
+		day := today + i;
+		part := 'ended_sessions_' || pg_catalog.to_char(day, 'YYYYMMDD');
+		CONTINUE WHEN pg_catalog.to_regclass('session_storage.' || part) IS NOT NULL;
+		lo := pg_catalog.to_char(day, 'YYYY-MM-DD') || ' 00:00:00+00';
+		hi := pg_catalog.to_char(day + 1, 'YYYY-MM-DD') || ' 00:00:00+00';
+		BEGIN
+			-- A session ending right now may already have chosen the default
+			-- partition for its row; attaching the partition that covers now
+			-- would make that row violate the default partition's new
+			-- constraint.  So for today no writer at all may be active;
+			-- future days cannot receive current rows.
+			IF i = 0 THEN
+				LOCK TABLE ONLY session_storage.ended_sessions IN SHARE ROW EXCLUSIVE MODE NOWAIT;
+			ELSE
+				LOCK TABLE ONLY session_storage.ended_sessions IN SHARE UPDATE EXCLUSIVE MODE NOWAIT;
+			END IF;
+			LOCK TABLE session_storage.ended_sessions_default IN ACCESS EXCLUSIVE MODE NOWAIT;
+		EXCEPTION WHEN lock_not_available THEN
+			-- days ahead have later passes before they begin; today matters
+			IF i = 0 THEN
+				RAISE WARNING 'partition % of session history not created: the history is in use', part
+					USING DETAIL = 'Sessions that end today go to the default partition until a later pass creates it.';
+			END IF;
+			CONTINUE;
+		END;
+		-- someone may have created it while we were getting the locks
+		CONTINUE WHEN pg_catalog.to_regclass('session_storage.' || part) IS NOT NULL;
+
+		EXECUTE pg_catalog.format('CREATE TABLE session_storage.%I (LIKE session_storage.ended_sessions INCLUDING DEFAULTS INCLUDING STORAGE)', part);
+		EXECUTE pg_catalog.format('WITH m AS (DELETE FROM session_storage.ended_sessions_default WHERE end_time >= %L AND end_time < %L RETURNING *) INSERT INTO session_storage.%I SELECT * FROM m', lo, hi, part);
+		-- each partition has its own index (see ended_sessions_default_id_idx)
+		EXECUTE pg_catalog.format('CREATE INDEX %I ON session_storage.%I (id)', part || '_id_idx', part);
+		EXECUTE pg_catalog.format('ALTER TABLE session_storage.ended_sessions ATTACH PARTITION session_storage.%I FOR VALUES FROM (%L) TO (%L)', part, lo, hi);
+		EXECUTE pg_catalog.format('COMMENT ON TABLE session_storage.%I IS %L', part,
+								  'Sessions that ended on ' || pg_catalog.to_char(day, 'YYYY-MM-DD') || ' (UTC)');
+	END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION session_storage.maintain_partitions() IS
+	'Creates the daily partitions of today and the next two days that are missing, without waiting for a lock';
+
+-- Removes ended sessions older than cutoff and returns how many: whole days
+-- are dropped with their partition; only the day that straddles the cutoff
+-- and the default partition are deleted row by row.
+CREATE FUNCTION session_storage.purge_history(cutoff timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict error
+DECLARE
+	part record;
+	removed bigint := 0;
+	n bigint;
+	parent_locked boolean := false;
+	skipped text[] := '{}';
+	straddle text := 'ended_sessions_' || pg_catalog.to_char(cutoff AT TIME ZONE 'UTC', 'YYYYMMDD');
+BEGIN
+	FOR part IN
+		SELECT c.relname::text AS name,
+			   pg_catalog.to_date(pg_catalog.substr(c.relname::text, 16), 'YYYYMMDD') AS day
+		FROM pg_catalog.pg_inherits i
+		JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'session_storage.ended_sessions'::pg_catalog.regclass
+		  AND c.relname OPERATOR(pg_catalog.~) '^ended_sessions_[0-9]{8}$'
+		ORDER BY c.relname
+	LOOP
+		-- the partition holds [day, day + 1) UTC: drop it when all of it is old
+		CONTINUE WHEN ((part.day + 1)::timestamp AT TIME ZONE 'UTC') > cutoff;
+		BEGIN
+			-- dropping a partition locks its parent exclusively: a reader's
+			-- open transaction on session.history would make it wait, and
+			-- every session ending after it would queue behind it
+			IF NOT parent_locked THEN
+				LOCK TABLE ONLY session_storage.ended_sessions IN ACCESS EXCLUSIVE MODE NOWAIT;
+				parent_locked := true;
+			END IF;
+			EXECUTE pg_catalog.format('LOCK TABLE session_storage.%I IN ACCESS EXCLUSIVE MODE NOWAIT', part.name);
+		EXCEPTION WHEN lock_not_available THEN
+			skipped := skipped OPERATOR(pg_catalog.||) pg_catalog.to_char(part.day, 'YYYY-MM-DD');
+			CONTINUE;
+		END;
+		EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM session_storage.%I', part.name) INTO n;
+		EXECUTE pg_catalog.format('DROP TABLE session_storage.%I', part.name);
+		removed := removed + n;
+	END LOOP;
+
+	-- what is left row by row: the default partition and the straddling day
+	FOR part IN
+		SELECT c.relname::text AS name
+		FROM pg_catalog.pg_inherits i
+		JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'session_storage.ended_sessions'::pg_catalog.regclass
+		  AND c.relname IN ('ended_sessions_default', straddle)
+	LOOP
+		BEGIN
+			EXECUTE pg_catalog.format('LOCK TABLE session_storage.%I IN ROW EXCLUSIVE MODE NOWAIT', part.name);
+			EXECUTE pg_catalog.format('DELETE FROM session_storage.%I WHERE end_time < $1', part.name)
+				USING cutoff;
+			GET DIAGNOSTICS n = ROW_COUNT;
+			removed := removed + n;
+		EXCEPTION WHEN lock_not_available THEN
+			RAISE WARNING 'session history in % not purged: the partition is in use', part.name
+				USING HINT = 'The next purge removes it.';
+		END;
+	END LOOP;
+
+	IF pg_catalog.cardinality(skipped) > 0 THEN
+		RAISE WARNING 'session history of % not purged: the history is in use',
+			pg_catalog.array_to_string(skipped, ', ')
+			USING DETAIL = 'Another transaction holds a lock on session_storage.ended_sessions (for example a long transaction that read session.history).',
+				  HINT = 'The next purge removes it.';
+	END IF;
+	RETURN removed;
+END
+$$;
+
+COMMENT ON FUNCTION session_storage.purge_history(timestamptz) IS
+	'Removes ended sessions older than cutoff, dropping whole daily partitions, without waiting for a lock; returns how many it removed';
+
+-- Monitoring reads these on every scrape: they aggregate the open sessions in
+-- one pass each (no ORDER BY, no per-row computed columns, unlike
+-- active_sessions), and the oldest start comes from the (start_time, id) index.
+CREATE VIEW session.open_session_counts AS
+	SELECT s.project, s.node, s.scope, count(*) AS sessions, min(s.start_time) AS oldest_start
+	FROM session_storage.sessions s
+	GROUP BY s.project, s.node, s.scope;
+
+COMMENT ON VIEW session.open_session_counts IS
+	'Open sessions per project, node and scope (for monitoring)';
+COMMENT ON COLUMN session.open_session_counts.project IS 'The application project';
+COMMENT ON COLUMN session.open_session_counts.node IS 'The application node that owns the sessions';
+COMMENT ON COLUMN session.open_session_counts.scope IS 'browser, designer, ios, android, client or clientless';
+COMMENT ON COLUMN session.open_session_counts.sessions IS 'Open sessions of this project, node and scope';
+COMMENT ON COLUMN session.open_session_counts.oldest_start IS 'Start of the oldest of them';
+
+CREATE VIEW session.open_summary AS
+	SELECT COALESCE(pg_catalog.sum(u.sessions), 0)::bigint AS sessions,
+		   count(*) FILTER (WHERE u.authenticated) AS users,
+		   COALESCE(pg_catalog.sum(u.clientless), 0)::bigint AS clientless,
+		   COALESCE(max(u.limited) FILTER (WHERE u.authenticated), 0) AS most_sessions_of_one_user,
+		   (SELECT min(o.start_time) FROM session_storage.sessions o) AS oldest_start
+	FROM (SELECT s.username, s.authenticated, count(*) AS sessions,
+				 count(*) FILTER (WHERE s.scope = 'clientless') AS clientless,
+				 count(*) FILTER (WHERE s.scope <> 'clientless') AS limited
+		  FROM session_storage.sessions s
+		  GROUP BY s.username, s.authenticated) u;
+
+COMMENT ON VIEW session.open_summary IS
+	'One row for monitoring: open sessions, distinct logged-in users, clientless sessions, the most sessions one user holds toward session.max_sessions_per_user, and the oldest start';
+COMMENT ON COLUMN session.open_summary.sessions IS 'Open sessions';
+COMMENT ON COLUMN session.open_summary.users IS 'Distinct logged-in users with an open session';
+COMMENT ON COLUMN session.open_summary.clientless IS 'Open clientless sessions';
+COMMENT ON COLUMN session.open_summary.most_sessions_of_one_user IS
+	'The most open sessions one logged-in user holds, counted as session.max_sessions_per_user counts them (clientless sessions excluded)';
+COMMENT ON COLUMN session.open_summary.oldest_start IS 'Start of the oldest open session (NULL when none is open)';
+
+CREATE FUNCTION session.stats(OUT name text, OUT labels jsonb, OUT value double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'session_stats'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION session.stats() IS
+	'Counters for monitoring, read from shared memory without a table scan: sessions ended since the server started by reason (counted at commit) in this database, and the background worker''s pass figures when it serves this database (needs shared_preload_libraries = ''session'')';
+
+-- The views' session_info columns mean what the row type's columns mean
+DO $comments$
+DECLARE
+	col record;
+BEGIN
+	FOR col IN
+		SELECT a.attname, pg_catalog.col_description(t.typrelid, a.attnum) AS description
+		FROM pg_catalog.pg_type t
+		JOIN pg_catalog.pg_attribute a ON a.attrelid = t.typrelid AND a.attnum > 0
+		WHERE t.oid = 'session.session_info'::pg_catalog.regtype
+	LOOP
+		EXECUTE pg_catalog.format('COMMENT ON COLUMN session.active_sessions.%I IS %L',
+								  col.attname, col.description);
+		EXECUTE pg_catalog.format('COMMENT ON COLUMN session.history.%I IS %L',
+								  col.attname, col.description);
+	END LOOP;
+END
+$comments$;
+
+-------------------------------------------------------------------------------
+-- Events
+--
+-- The event log: one row per open, close, expiry, termination, eviction and
+-- user change, written in the transaction that made the change.  Readers
+-- never see the table; they call session.events_since(), which returns
+-- events in event_id order and never skips one that commits late (see
+-- src/events.c).  The background worker removes events older than
+-- session.event_retention.
+-------------------------------------------------------------------------------
+
+CREATE SEQUENCE session_storage.events_event_id_seq AS bigint;
+
+CREATE TABLE session_storage.events (
+	event_id			bigint NOT NULL DEFAULT pg_catalog.nextval('session_storage.events_event_id_seq'),
+	event_time			timestamptz NOT NULL,
+	event				text NOT NULL,
+	id					bigint NOT NULL,
+	uuid				uuid NOT NULL,
+	username			text NOT NULL,
+	project				text,
+	node				text,
+	scope				text NOT NULL,
+	reason				text,
+	CONSTRAINT events_pkey PRIMARY KEY (event_id)
+);
+
+ALTER SEQUENCE session_storage.events_event_id_seq OWNED BY session_storage.events.event_id;
+
+-- a consumer's cursor (the last event_id it read) stays valid across a dump and restore
+SELECT pg_catalog.pg_extension_config_dump('session_storage.events', '');
+SELECT pg_catalog.pg_extension_config_dump('session_storage.events_event_id_seq', '');
+
+COMMENT ON TABLE session_storage.events IS
+	'The event log, read with session.events_since(); rows older than session.event_retention are removed by the background worker';
+COMMENT ON SEQUENCE session_storage.events_event_id_seq IS 'Source of event ids; never reused.';
+COMMENT ON COLUMN session_storage.events.event_id IS 'Position in the log: the cursor of events_since';
+COMMENT ON COLUMN session_storage.events.event_time IS 'When the change happened (the start of its statement)';
+COMMENT ON COLUMN session_storage.events.event IS 'open, close, expire, terminate, evict or user';
+COMMENT ON COLUMN session_storage.events.id IS 'The session''s numerical identifier';
+COMMENT ON COLUMN session_storage.events.uuid IS 'The session''s uuid';
+COMMENT ON COLUMN session_storage.events.username IS 'The user after the change; ''Unauthenticated'' if nobody is logged in';
+COMMENT ON COLUMN session_storage.events.project IS 'The session''s project';
+COMMENT ON COLUMN session_storage.events.node IS 'The application node that owns the session';
+COMMENT ON COLUMN session_storage.events.scope IS 'The session''s scope';
+COMMENT ON COLUMN session_storage.events.reason IS 'The end reason (close, expire, terminate, evict); login or logout (user); NULL (open)';
+
+CREATE FUNCTION session.events_since(after_event_id bigint DEFAULT 0, max_rows integer DEFAULT 1000)
+RETURNS TABLE (event_id bigint, event_time timestamptz, event text, id bigint, uuid uuid,
+			   username text, project text, node text, scope text, reason text)
+AS 'MODULE_PATHNAME', 'session_events_since'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+ROWS 1000;
+
+COMMENT ON FUNCTION session.events_since(bigint, integer) IS
+	'Events after after_event_id, at most max_rows, in event_id order; pass the last event_id read to get the next ones (needs shared_preload_libraries = ''session'')';
+
+REVOKE ALL ON session_storage.events, session_storage.events_event_id_seq FROM PUBLIC;
+REVOKE ALL ON FUNCTION session.events_since(bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION session.events_since(bigint, integer) TO session_reader;
+
+-------------------------------------------------------------------------------
+-- Privileges
+-------------------------------------------------------------------------------
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA session FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA session FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA session FROM PUBLIC;
+GRANT USAGE ON SCHEMA session TO PUBLIC;
+-- schema session_storage: no right for anyone but the owner
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA session_storage FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA session_storage FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA session_storage FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION session.get_user_context() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION session.current_session_id() TO PUBLIC;
+
+GRANT EXECUTE ON FUNCTION
+	session.live_last_comm(bigint, timestamptz),
+	session.live_recent_bytes(bigint, bigint),
+	session.live_total_bytes(bigint, bigint),
+	session.heartbeat_buffer_status(),
+	session.get_session_info(text, text),
+	session.get_session_info(bigint),
+	session.get_session_user(bigint),
+	session.backend_contexts(),
+	session.connection_list(),
+	session.elapsed_ms(timestamptz, timestamptz),
+	session.concurrency(timestamptz, timestamptz, interval, text, timestamptz, boolean),
+	session.stats()
+TO session_reader;
+GRANT SELECT ON session.active_sessions, session.history, session.project_usage,
+	session.connections, session.open_session_counts, session.open_summary TO session_reader;
+
+GRANT EXECUTE ON FUNCTION
+	session.open_session(text, text, inet, text, text, text, text, jsonb),
+	session.set_session_user(bigint, text),
+	session.heartbeat(bigint, bigint, text[]),
+	session.heartbeat(bigint[], bigint[]),
+	session.close_session(bigint, text),
+	session.open_clientless_session(text, text, text, jsonb),
+	session.close_clientless_session(bigint),
+	session.set_user_context(text, boolean),
+	session.reset_user_context(),
+	session.attach_session(bigint, boolean),
+	session.close_node_sessions(text, text)
+TO session_app;
+
+GRANT EXECUTE ON FUNCTION
+	session.terminate_session(bigint, text),
+	session.expire_sessions(),
+	session.purge_history(interval)
+TO session_admin;
