@@ -18,7 +18,9 @@
 # lines to FILE instead of the summary (test.sh counts them). Exits 1 when anything
 # failed.
 #
-# Environment: SESSION_SCRIPT_TIMEOUT (seconds per script, default 900),
+# Environment: SESSION_TEST_ONLY (run only the tests whose result names match these
+# shell patterns, e.g. "regress/050_context isolation/* tap/008*"; the server check
+# always runs), SESSION_SCRIPT_TIMEOUT (seconds per script, default 900),
 # SESSION_REGRESS_TIMEOUT (per make installcheck, default 1800),
 # SESSION_TAP_TIMEOUT (make prove_installcheck, default 2700), PROVE_FLAGS.
 set -uo pipefail
@@ -85,38 +87,61 @@ pg_regress_results() {
 	done
 }
 
-# Test names: the files of a folder without folder and extension.
+# wanted KIND/NAME: whether SESSION_TEST_ONLY (shell patterns over the result names,
+# separated by spaces, e.g. "regress/050_* isolation/close_races tap/008*") selects it;
+# everything is selected when it is empty.
+wanted() {
+	local -a patterns
+	local p
+	[ -n "${SESSION_TEST_ONLY:-}" ] || return 0
+	read -ra patterns <<<"$SESSION_TEST_ONLY"
+	for p in "${patterns[@]}"; do
+		# shellcheck disable=SC2053 # p is a pattern
+		[[ $1 == $p ]] && return 0
+	done
+	return 1
+}
+
+# names KIND FILES...: the test names of FILES (without folder and extension) that
+# SESSION_TEST_ONLY selects.
 names() {
-	local f
+	local kind=$1 f
+	shift
 	for f in "$@"; do
 		[ -e "$f" ] || continue
 		f=${f##*/}
-		printf '%s\n' "${f%.*}"
+		f=${f%.*}
+		wanted "$kind/$f" && printf '%s\n' "$f"
 	done
 }
 
 rm -rf results output_iso regression.diffs regression.out test/results test/output_iso
 
-say "regression: make installcheck (test/sql)"
-mapfile -t tests < <(names test/sql/*.sql)
-timeout --kill-after=30 "${SESSION_REGRESS_TIMEOUT:-1800}" \
-	make -s installcheck PG_CONFIG="$PG_CONFIG" ISOLATION= TAP_TESTS= 2>&1 | tee "$OUT/regress"
-pg_regress_results regress "$OUT/regress" "${tests[@]}"
-[ -s regression.diffs ] && head -n 400 regression.diffs
-[ ${#tests[@]} -gt 0 ] || result FAILED "regress (no test/sql/*.sql)"
-
-say "isolation: make installcheck (test/specs)"
-mapfile -t tests < <(names test/specs/*.spec)
-timeout --kill-after=30 "${SESSION_REGRESS_TIMEOUT:-1800}" \
-	make -s installcheck PG_CONFIG="$PG_CONFIG" REGRESS= TAP_TESTS= 2>&1 | tee "$OUT/isolation"
-pg_regress_results isolation "$OUT/isolation" "${tests[@]}"
-[ -s output_iso/regression.diffs ] && head -n 400 output_iso/regression.diffs
-
-say "TAP: make prove_installcheck (test/t)"
-mapfile -t tests < <(names test/t/*.pl)
+mapfile -t tests < <(names regress test/sql/*.sql)
 if [ ${#tests[@]} -gt 0 ]; then
+	say "regression: make installcheck (test/sql)"
+	timeout --kill-after=30 "${SESSION_REGRESS_TIMEOUT:-1800}" \
+		make -s installcheck PG_CONFIG="$PG_CONFIG" REGRESS="${tests[*]}" ISOLATION= TAP_TESTS= 2>&1 | tee "$OUT/regress"
+	pg_regress_results regress "$OUT/regress" "${tests[@]}"
+	[ -s regression.diffs ] && head -n 400 regression.diffs
+elif [ -z "${SESSION_TEST_ONLY:-}" ]; then
+	result FAILED "regress (no test/sql/*.sql)"
+fi
+
+mapfile -t tests < <(names isolation test/specs/*.spec)
+if [ ${#tests[@]} -gt 0 ]; then
+	say "isolation: make installcheck (test/specs)"
+	timeout --kill-after=30 "${SESSION_REGRESS_TIMEOUT:-1800}" \
+		make -s installcheck PG_CONFIG="$PG_CONFIG" REGRESS= ISOLATION="${tests[*]}" TAP_TESTS= 2>&1 | tee "$OUT/isolation"
+	pg_regress_results isolation "$OUT/isolation" "${tests[@]}"
+	[ -s output_iso/regression.diffs ] && head -n 400 output_iso/regression.diffs
+fi
+
+mapfile -t tests < <(names tap test/t/*.pl)
+if [ ${#tests[@]} -gt 0 ]; then
+	say "TAP: make prove_installcheck (test/t)"
 	timeout --kill-after=30 "${SESSION_TAP_TIMEOUT:-2700}" \
-		make -s prove_installcheck PG_CONFIG="$PG_CONFIG" 2>&1 | tee "$OUT/tap"
+		make -s prove_installcheck PG_CONFIG="$PG_CONFIG" PROVE_TESTS="$(printf 'test/t/%s.pl ' "${tests[@]}")" 2>&1 | tee "$OUT/tap"
 	# prove names every failed file in its summary report, and ends with "Result:"
 	for name in "${tests[@]}"; do
 		if grep -q '^Result: ' "$OUT/tap" &&
@@ -136,6 +161,7 @@ for kind in reliability upgrade clients ops doc; do
 	for script in test/"$kind"/*.sh; do
 		[ -x "$script" ] || continue
 		name=${script##*/}
+		wanted "$kind/${name%.sh}" || continue
 		say "$kind: $script"
 		if timeout --kill-after=30 "${SESSION_SCRIPT_TIMEOUT:-900}" "$script" </dev/null; then
 			result ok "$kind/${name%.sh}"
