@@ -85,5 +85,6 @@ fi
 
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -q "${missing[@]}" </dev/null
+# another apt-get of this machine may hold the dpkg lock: wait for it
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}" </dev/null
