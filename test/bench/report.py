@@ -2,12 +2,20 @@
 """Markdown tables of a make bench run, from its results file.
 
     /usr/bin/python3 test/bench/report.py [RESULTS.tsv] [--run RUN]
+    /usr/bin/python3 test/bench/report.py [RESULTS.tsv] [--run RUN] --doc doc/performance.md [--section NAME]
 
 RESULTS.tsv (default test/bench/results/results.tsv) holds the rows that
 test/bench/run.sh appends: run, table, row, round, metric, value (tab-separated).
 The report covers the last run in the file (or RUN): one table per line of
 tables.tsv, with rows from workloads.tsv; then heap growth, expiry and the RLS
 policy; then the targets of targets.tsv. Figures are medians over the rounds.
+
+With --doc, it writes the run's results into the published page instead: the
+lines between "<!-- begin results: NAME -->" and "<!-- end results: NAME -->"
+(NAME: --section) become the command and machine of the run, a table of its
+figures and its targets. Section main covers every table but the heartbeat
+buffer's (one column per system); section hbuf the heartbeat buffer's tables
+(make bench BENCH_WORKLOADS=hbuf), one row per workload. Nothing else changes.
 """
 
 import argparse
@@ -301,18 +309,19 @@ class Report:
                f"constant {fmt(run.median('rls', 'constant', 'visible'))}.")
         self.p()
 
-    def summary(self):
+    def summary(self, heading=True, shown=lambda t: True):
         lines = []
         for t in self.targets:
-            if not self.run.has(t["table"], t["row"]):
+            if not self.run.has(t["table"], t["row"]) or not shown(t):
                 continue
             v, verdict = self.target(t)
             decimals = 0 if v is not None and (v >= 1000 or v == int(v) and t["baseline"] == "-") else 3 if v is not None and v < 1 else 2
             unit = "×" if t["baseline"] != "-" and v is not None else ""
             lines.append(f"| {t['name']} | {self.goal(t)} | {fmt(v, decimals)}{unit} | {verdict} |")
         if lines:
-            self.p("#### Targets")
-            self.p()
+            if heading:
+                self.p("#### Targets")
+                self.p()
             self.p("| target | goal | measured | met? |")
             self.p("|---|---|---|---|")
             self.out.extend(lines)
@@ -342,6 +351,95 @@ class Report:
         if errors:
             self.p(f"- {errors:.0f} harness errors (see the output of the run).")
 
+    # -- the published page (--doc) --------------------------------------------
+    # The per-system table: (table, metric, what the row says).
+    DOC_FIGURES = [
+        ("lifecycle", "rate", "lifecycles/s (open, 2 heartbeats, close)"),
+        ("batch", "rate", "batched heartbeats/s ({batch} ids a call)"),
+        ("exact", "p50", "exact-username listing p50, ms"),
+        ("prefix", "p50", "literal-prefix listing p50, ms"),
+        ("unanchored", "rate", "unanchorable regex, rows/s"),
+    ]
+    DOC_SYSTEMS = [("session", "session"), ("spring", "Spring Session JDBC"), ("cps", "connect-pg-simple"),
+                   ("naive", "naive"), ("raw", "raw")]
+
+    @staticmethod
+    def fmt_doc(x):
+        """Rates as whole numbers; latencies with three decimals under 1 ms, else three digits."""
+        if x is None:
+            return ""
+        if x >= 100:
+            return fmt(x)
+        if x >= 1:
+            return f"{x:.{2 if x < 10 else 1}f}"
+        return f"{x:.3f}"
+
+    @staticmethod
+    def in_hbuf(table, row):
+        """Whether a figure belongs to the heartbeat buffer's section."""
+        return table.startswith("hbuf") or (table, row) == ("expire", "hbuf")
+
+    def doc(self, section):
+        i, f = self.run.info, self.run.figure
+        machine = i.get("machine") or f"a {i.get('cores', '?')}-core machine ({i.get('cpu', '?')})"
+        if section == "hbuf":
+            data = (f"{fmt(f('expire_idle'))} idle and {fmt(f('expire_active'))} active sessions in a database "
+                    f"the worker serves")
+        else:
+            data = (f"{fmt(f('open'))} open sessions over {fmt(f('users'))} users, {fmt(f('history'))} ended "
+                    f"sessions in the \"with history\" database")
+        self.p(f"`{i.get('command', 'make bench')}` on {machine}, PostgreSQL {i.get('server_version', '?')}: "
+               f"{data}; {i.get('clients')} clients; medians of the rounds.")
+        self.p()
+        if section == "hbuf":
+            self.doc_hbuf()
+        else:
+            self.doc_systems()
+        self.summary(heading=False, shown=lambda t: self.in_hbuf(t["table"], t["row"]) == (section == "hbuf"))
+        while self.out and self.out[-1] == "":
+            self.out.pop()
+        return "\n".join(self.out) + "\n"
+
+    def doc_systems(self):
+        lines = []
+        for table, metric, label in self.DOC_FIGURES:
+            cells = [self.fmt_doc(self.value(table, metric, row)) if self.run.has(table, row) else ""
+                     for row, _ in self.DOC_SYSTEMS]
+            if any(cells):
+                lines.append(f"| {label.format(batch=fmt(self.run.figure('batch')))} | " + " | ".join(cells) + " |")
+        if lines:
+            self.p("| median | " + " | ".join(name for _, name in self.DOC_SYSTEMS) + " |")
+            self.p("|---|" + "---:|" * len(self.DOC_SYSTEMS))
+            self.out.extend(lines)
+            self.p()
+
+    def doc_hbuf(self):
+        lines = []
+        for table in [t for t in self.tables if t.startswith("hbuf")]:
+            spec = self.tables[table]
+            title = self.title(table)
+            for r in self.rows[table]:
+                if not self.run.has(table, r["row"]):
+                    continue
+                if spec["kind"] == "latency":
+                    figure = f"{self.fmt_doc(self.run.median(table, r['row'], 'p50'))} ms p50"
+                else:
+                    figure = f"{self.fmt_doc(self.rate(table, r['row']))} {spec['unit']}/s"
+                lines.append(f"| {title} | {r['label']} | {figure} |")
+                title = ""
+        title = "WAL per heartbeat (pg_stat_wal, flushes included)"
+        for row, label in (("session", "session heartbeat(id, bytes), buffered"), ("raw", "raw UPDATE")):
+            v = self.run.median("hbuf_wal", row, "bytes_per_heartbeat")
+            if v is not None:
+                shown = fmt(v) if v >= 1 else f"{v:.6f}".rstrip("0").rstrip(".")
+                lines.append(f"| {title} | {label} | {shown} bytes |")
+                title = ""
+        if lines:
+            self.p("| workload | row | median |")
+            self.p("|---|---|---:|")
+            self.out.extend(lines)
+            self.p()
+
     def render(self):
         self.header()
         for table in self.tables:
@@ -358,6 +456,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", nargs="?", default=os.path.join(HERE, "results", "results.tsv"))
     ap.add_argument("--run", help="the run to report (default: the last one in the file)")
+    ap.add_argument("--doc", metavar="PAGE", help="write the run into this page's results section")
+    ap.add_argument("--section", default="main", choices=("main", "hbuf"),
+                    help="the results section of --doc (default: main)")
     args = ap.parse_args()
     with open(args.results, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
@@ -367,7 +468,20 @@ def main():
     mine = [r for r in rows if r["run"] == run_id]
     if not mine:
         sys.exit(f"report: no run {run_id} in {args.results}")
-    sys.stdout.write(Report(Run(mine)).render())
+    if not args.doc:
+        sys.stdout.write(Report(Run(mine)).render())
+        return
+    begin, end = f"<!-- begin results: {args.section} -->", f"<!-- end results: {args.section} -->"
+    with open(args.doc, encoding="utf-8") as f:
+        page = f.read()
+    if page.count(begin) != 1 or page.count(end) != 1 or page.index(begin) > page.index(end):
+        sys.exit(f"report: {args.doc} has no section {begin} ... {end}")
+    head, rest = page.split(begin)
+    _, tail = rest.split(end)
+    report = Report(Run(mine))
+    with open(args.doc, "w", encoding="utf-8") as f:
+        f.write(head + begin + "\n" + report.doc(args.section) + end + tail)
+    print(f"report: run {run_id} written to section {args.section} of {args.doc}")
 
 
 if __name__ == "__main__":
