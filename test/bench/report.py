@@ -3,6 +3,7 @@
 
     /usr/bin/python3 test/bench/report.py [RESULTS.tsv] [--run RUN]
     /usr/bin/python3 test/bench/report.py [RESULTS.tsv] [--run RUN] --doc doc/performance.md [--section NAME]
+    /usr/bin/python3 test/bench/report.py --check doc/performance.md
 
 RESULTS.tsv (default test/bench/results/results.tsv) holds the rows that
 test/bench/run.sh appends: run, table, row, round, metric, value (tab-separated).
@@ -10,17 +11,20 @@ The report covers the last run in the file (or RUN): one table per line of
 tables.tsv, with rows from workloads.tsv; then heap growth, expiry and the RLS
 policy; then the targets of targets.tsv. Figures are medians over the rounds.
 
-With --doc, it writes the run's results into the published page instead: the
-lines between "<!-- begin results: NAME -->" and "<!-- end results: NAME -->"
-(NAME: --section) become the command and machine of the run, a table of its
-figures and its targets. Section main covers every table but the heartbeat
-buffer's (one column per system); section hbuf the heartbeat buffer's tables
-(make bench BENCH_WORKLOADS=hbuf), one row per workload. Nothing else changes.
+With --doc PAGE it writes the run into the page instead: the lines between
+"<!-- begin results: NAME -->" and "<!-- end results: NAME -->" (NAME: --section)
+become the command and machine of the run, a table of its figures and its
+targets. Section main covers every table but the heartbeat buffer's (one column
+per system); section hbuf the heartbeat buffer's tables (make bench
+BENCH_WORKLOADS=hbuf), one row per workload. The run's rows are kept in
+test/bench/published.tsv (as run NAME), and --check PAGE fails when a section of
+the page is not what those rows render.
 """
 
 import argparse
 import collections
 import csv
+import difflib
 import os
 import statistics
 import sys
@@ -452,36 +456,94 @@ class Report:
         return "\n".join(self.out) + "\n"
 
 
+PUBLISHED = os.path.join(HERE, "published.tsv")
+COLUMNS = ("run", "table", "row", "round", "metric", "value")
+SECTIONS = ("main", "hbuf")
+
+
+def read_results(path):
+    """The rows of a results file (lines starting with # are comments)."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return [r for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+                if not r["run"].startswith("#")]
+
+
+def markers(section):
+    return f"<!-- begin results: {section} -->", f"<!-- end results: {section} -->"
+
+
+def split_page(page, section, name):
+    """(before the section's body, its body, after it)."""
+    begin, end = markers(section)
+    if page.count(begin) != 1 or page.count(end) != 1 or page.index(begin) > page.index(end):
+        sys.exit(f"report: {name} has no section {begin} ... {end}")
+    head, rest = page.split(begin)
+    body, tail = rest.split(end)
+    return head + begin + "\n", body[1:] if body.startswith("\n") else body, end + tail
+
+
+def publish(rows, run_id, section, page_path):
+    """Writes the run into the page's section, and its rows into published.tsv (as run
+    SECTION), so that the page can be checked against them."""
+    with open(page_path, encoding="utf-8") as f:
+        page = f.read()
+    head, _, tail = split_page(page, section, page_path)
+    with open(page_path, "w", encoding="utf-8") as f:
+        f.write(head + Report(Run(rows)).doc(section) + tail)
+    kept = [r for r in read_results(PUBLISHED) if r["run"] != section] if os.path.exists(PUBLISHED) else []
+    with open(PUBLISHED, "w", encoding="utf-8") as f:
+        f.write("\t".join(COLUMNS) + "\n")
+        f.write("# the runs published in doc/performance.md, one per section (written by report.py --doc)\n")
+        for r in kept + [dict(r, run=section) for r in rows]:
+            f.write("\t".join(r[c] for c in COLUMNS) + "\n")
+    print(f"report: run {run_id} written to section {section} of {page_path} and to {PUBLISHED}")
+
+
+def check(page_path):
+    """Whether every results section of the page is what published.tsv renders."""
+    with open(page_path, encoding="utf-8") as f:
+        page = f.read()
+    rows = read_results(PUBLISHED)
+    failed = 0
+    for section in SECTIONS:
+        if markers(section)[0] not in page:
+            continue
+        _, body, _ = split_page(page, section, page_path)
+        mine = [r for r in rows if r["run"] == section]
+        want = Report(Run(mine)).doc(section) if mine else "(no rows in published.tsv)\n"
+        if body == want:
+            print(f"ok      section {section} of {page_path}")
+            continue
+        failed += 1
+        print(f"FAILED  section {section} of {page_path} is not what published.tsv renders:")
+        sys.stdout.writelines(difflib.unified_diff(body.splitlines(True), want.splitlines(True),
+                                                   "page", "published.tsv"))
+    return failed == 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", nargs="?", default=os.path.join(HERE, "results", "results.tsv"))
     ap.add_argument("--run", help="the run to report (default: the last one in the file)")
     ap.add_argument("--doc", metavar="PAGE", help="write the run into this page's results section")
-    ap.add_argument("--section", default="main", choices=("main", "hbuf"),
+    ap.add_argument("--section", default="main", choices=SECTIONS,
                     help="the results section of --doc (default: main)")
+    ap.add_argument("--check", metavar="PAGE",
+                    help="check that the page's results sections are what published.tsv renders")
     args = ap.parse_args()
-    with open(args.results, encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    if args.check:
+        sys.exit(0 if check(args.check) else 1)
+    rows = read_results(args.results)
     if not rows:
         sys.exit(f"report: no results in {args.results}")
     run_id = args.run or rows[-1]["run"]
     mine = [r for r in rows if r["run"] == run_id]
     if not mine:
         sys.exit(f"report: no run {run_id} in {args.results}")
-    if not args.doc:
+    if args.doc:
+        publish(mine, run_id, args.section, args.doc)
+    else:
         sys.stdout.write(Report(Run(mine)).render())
-        return
-    begin, end = f"<!-- begin results: {args.section} -->", f"<!-- end results: {args.section} -->"
-    with open(args.doc, encoding="utf-8") as f:
-        page = f.read()
-    if page.count(begin) != 1 or page.count(end) != 1 or page.index(begin) > page.index(end):
-        sys.exit(f"report: {args.doc} has no section {begin} ... {end}")
-    head, rest = page.split(begin)
-    _, tail = rest.split(end)
-    report = Report(Run(mine))
-    with open(args.doc, "w", encoding="utf-8") as f:
-        f.write(head + begin + "\n" + report.doc(args.section) + end + tail)
-    print(f"report: run {run_id} written to section {args.section} of {args.doc}")
 
 
 if __name__ == "__main__":
