@@ -317,7 +317,7 @@ REVOKE EXECUTE ON FUNCTION session.close_node_sessions(text, text) FROM session_
 GRANT EXECUTE ON FUNCTION session.close_node_sessions(text, text) TO session_app;
 
 -------------------------------------------------------------------------------
--- hbuf: the heartbeat buffer's live values over the stored ones (issue 12)
+-- hbuf: the heartbeat buffer's live values over the stored ones
 -------------------------------------------------------------------------------
 
 CREATE FUNCTION session.live_last_comm(session_id bigint, stored timestamptz)
@@ -381,7 +381,7 @@ GRANT EXECUTE ON FUNCTION
 	session.live_total_bytes(bigint, bigint),
 	session.heartbeat_buffer_status()
 TO session_reader;
--- Events (issue 11, hole 2): the event log replaces NOTIFY payloads
+-- Events: the event log replaces NOTIFY payloads
 --
 -- The event log: one row per open, close, expiry, termination, eviction and
 -- user change, written in the transaction that made the change.  Readers

@@ -216,8 +216,9 @@ END
 $typecomments$;
 COMMENT ON COLUMN session.session_info.is_designer IS 'scope = ''designer''';
 COMMENT ON COLUMN session.session_info.uptime_ms IS 'Milliseconds from start to now (to end_time once ended)';
-COMMENT ON COLUMN session.session_info.last_comm_ms IS 'Milliseconds since last_comm';
+COMMENT ON COLUMN session.session_info.last_comm_ms IS 'Milliseconds since last_comm (to end_time once ended)';
 COMMENT ON COLUMN session.session_info.active_pages IS 'Number of page_ids';
+COMMENT ON COLUMN session.session_info.page_ids IS 'Pages open now (when it ended, for an ended session)';
 COMMENT ON COLUMN session.session_info.end_time IS 'When the session ended; NULL while open';
 COMMENT ON COLUMN session.session_info.end_reason IS 'Why the session ended; NULL while open';
 
@@ -477,7 +478,7 @@ CREATE VIEW session.history AS
 		   e.address, e.scope, e.scope = 'designer' AS is_designer, e.client_id,
 		   e.user_agent, e.node, e.start_time, e.last_comm,
 		   GREATEST(session.elapsed_ms(e.start_time, e.end_time), 0) AS uptime_ms,
-		   GREATEST(session.elapsed_ms(e.last_comm, pg_catalog.statement_timestamp()), 0) AS last_comm_ms,
+		   GREATEST(session.elapsed_ms(e.last_comm, e.end_time), 0) AS last_comm_ms,
 		   pg_catalog.cardinality(e.page_ids) AS active_pages, e.page_ids,
 		   e.recent_bytes_sent, e.total_bytes_sent, e.attributes, e.end_time,
 		   e.end_reason, e.end_time - e.start_time AS duration
@@ -834,6 +835,19 @@ BEGIN
 	END LOOP;
 END
 $comments$;
+
+-- session.history: what its columns mean for an ended session
+COMMENT ON COLUMN session.history.username IS 'The user when the session ended; ''Unauthenticated'' if nobody was logged in';
+COMMENT ON COLUMN session.history.authenticated IS 'False if nobody was logged in when the session ended';
+COMMENT ON COLUMN session.history.node IS 'The application node that owned the session';
+COMMENT ON COLUMN session.history.last_comm IS 'Last communication before the end';
+COMMENT ON COLUMN session.history.uptime_ms IS 'Milliseconds from start_time to end_time';
+COMMENT ON COLUMN session.history.last_comm_ms IS 'Milliseconds from last_comm to end_time';
+COMMENT ON COLUMN session.history.active_pages IS 'Number of page_ids open when the session ended';
+COMMENT ON COLUMN session.history.page_ids IS 'Pages open when the session ended';
+COMMENT ON COLUMN session.history.recent_bytes_sent IS 'Bytes reported by the last heartbeat';
+COMMENT ON COLUMN session.history.end_time IS 'When the session ended';
+COMMENT ON COLUMN session.history.end_reason IS 'logout, timeout, max_lifetime, terminated, node_shutdown, closed, evicted, or the caller''s own word';
 
 -------------------------------------------------------------------------------
 -- Events

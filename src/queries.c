@@ -54,8 +54,8 @@
 /*
  * Every statement that changes sessions has a twin that also appends their
  * events to the event log, in the same statement (a data-modifying CTE):
- * one executor run instead of two, which was a fifth of a close's cost
- * (issue 12's profile).  APPEND_EVENTS is that CTE; rows are the event
+ * one executor run instead of two, which a profile of the close found to
+ * be a fifth of its cost.  APPEND_EVENTS is that CTE; rows are the event
  * columns after event, selected from the CTE of the changed sessions.
  */
 #define APPEND_EVENTS(event, rows) \

@@ -2,17 +2,29 @@
 """Markdown tables of a make bench run, from its results file.
 
     /usr/bin/python3 test/bench/report.py [RESULTS.tsv] [--run RUN]
+    /usr/bin/python3 test/bench/report.py [RESULTS.tsv] [--run RUN] --doc doc/performance.md [--section NAME]
+    /usr/bin/python3 test/bench/report.py --check doc/performance.md
 
 RESULTS.tsv (default test/bench/results/results.tsv) holds the rows that
 test/bench/run.sh appends: run, table, row, round, metric, value (tab-separated).
 The report covers the last run in the file (or RUN): one table per line of
 tables.tsv, with rows from workloads.tsv; then heap growth, expiry and the RLS
 policy; then the targets of targets.tsv. Figures are medians over the rounds.
+
+With --doc PAGE it writes the run into the page instead: the lines between
+"<!-- begin results: NAME -->" and "<!-- end results: NAME -->" (NAME: --section)
+become the command and machine of the run, a table of its figures and its
+targets. Section main covers every table but the heartbeat buffer's (one column
+per system); section hbuf the heartbeat buffer's tables (make bench
+BENCH_WORKLOADS=hbuf), one row per workload. The run's rows are kept in
+test/bench/published.tsv (as run NAME), and --check PAGE fails when a section of
+the page is not what those rows render.
 """
 
 import argparse
 import collections
 import csv
+import difflib
 import os
 import statistics
 import sys
@@ -301,18 +313,19 @@ class Report:
                f"constant {fmt(run.median('rls', 'constant', 'visible'))}.")
         self.p()
 
-    def summary(self):
+    def summary(self, heading=True, shown=lambda t: True):
         lines = []
         for t in self.targets:
-            if not self.run.has(t["table"], t["row"]):
+            if not self.run.has(t["table"], t["row"]) or not shown(t):
                 continue
             v, verdict = self.target(t)
             decimals = 0 if v is not None and (v >= 1000 or v == int(v) and t["baseline"] == "-") else 3 if v is not None and v < 1 else 2
             unit = "×" if t["baseline"] != "-" and v is not None else ""
             lines.append(f"| {t['name']} | {self.goal(t)} | {fmt(v, decimals)}{unit} | {verdict} |")
         if lines:
-            self.p("#### Targets")
-            self.p()
+            if heading:
+                self.p("#### Targets")
+                self.p()
             self.p("| target | goal | measured | met? |")
             self.p("|---|---|---|---|")
             self.out.extend(lines)
@@ -342,6 +355,95 @@ class Report:
         if errors:
             self.p(f"- {errors:.0f} harness errors (see the output of the run).")
 
+    # -- the published page (--doc) --------------------------------------------
+    # The per-system table: (table, metric, what the row says).
+    DOC_FIGURES = [
+        ("lifecycle", "rate", "lifecycles/s (open, 2 heartbeats, close)"),
+        ("batch", "rate", "batched heartbeats/s ({batch} ids a call)"),
+        ("exact", "p50", "exact-username listing p50, ms"),
+        ("prefix", "p50", "literal-prefix listing p50, ms"),
+        ("unanchored", "rate", "unanchorable regex, rows/s"),
+    ]
+    DOC_SYSTEMS = [("session", "session"), ("spring", "Spring Session JDBC"), ("cps", "connect-pg-simple"),
+                   ("naive", "naive"), ("raw", "raw")]
+
+    @staticmethod
+    def fmt_doc(x):
+        """Rates as whole numbers; latencies with three decimals under 1 ms, else three digits."""
+        if x is None:
+            return ""
+        if x >= 100:
+            return fmt(x)
+        if x >= 1:
+            return f"{x:.{2 if x < 10 else 1}f}"
+        return f"{x:.3f}"
+
+    @staticmethod
+    def in_hbuf(table, row):
+        """Whether a figure belongs to the heartbeat buffer's section."""
+        return table.startswith("hbuf") or (table, row) == ("expire", "hbuf")
+
+    def doc(self, section):
+        i, f = self.run.info, self.run.figure
+        machine = i.get("machine") or f"a {i.get('cores', '?')}-core machine ({i.get('cpu', '?')})"
+        if section == "hbuf":
+            data = (f"{fmt(f('expire_idle'))} idle and {fmt(f('expire_active'))} active sessions in a database "
+                    f"the worker serves")
+        else:
+            data = (f"{fmt(f('open'))} open sessions over {fmt(f('users'))} users, {fmt(f('history'))} ended "
+                    f"sessions in the \"with history\" database")
+        self.p(f"`{i.get('command', 'make bench')}` on {machine}, PostgreSQL {i.get('server_version', '?')}: "
+               f"{data}; {i.get('clients')} clients; medians of the rounds.")
+        self.p()
+        if section == "hbuf":
+            self.doc_hbuf()
+        else:
+            self.doc_systems()
+        self.summary(heading=False, shown=lambda t: self.in_hbuf(t["table"], t["row"]) == (section == "hbuf"))
+        while self.out and self.out[-1] == "":
+            self.out.pop()
+        return "\n".join(self.out) + "\n"
+
+    def doc_systems(self):
+        lines = []
+        for table, metric, label in self.DOC_FIGURES:
+            cells = [self.fmt_doc(self.value(table, metric, row)) if self.run.has(table, row) else ""
+                     for row, _ in self.DOC_SYSTEMS]
+            if any(cells):
+                lines.append(f"| {label.format(batch=fmt(self.run.figure('batch')))} | " + " | ".join(cells) + " |")
+        if lines:
+            self.p("| median | " + " | ".join(name for _, name in self.DOC_SYSTEMS) + " |")
+            self.p("|---|" + "---:|" * len(self.DOC_SYSTEMS))
+            self.out.extend(lines)
+            self.p()
+
+    def doc_hbuf(self):
+        lines = []
+        for table in [t for t in self.tables if t.startswith("hbuf")]:
+            spec = self.tables[table]
+            title = self.title(table)
+            for r in self.rows[table]:
+                if not self.run.has(table, r["row"]):
+                    continue
+                if spec["kind"] == "latency":
+                    figure = f"{self.fmt_doc(self.run.median(table, r['row'], 'p50'))} ms p50"
+                else:
+                    figure = f"{self.fmt_doc(self.rate(table, r['row']))} {spec['unit']}/s"
+                lines.append(f"| {title} | {r['label']} | {figure} |")
+                title = ""
+        title = "WAL per heartbeat (pg_stat_wal, flushes included)"
+        for row, label in (("session", "session heartbeat(id, bytes), buffered"), ("raw", "raw UPDATE")):
+            v = self.run.median("hbuf_wal", row, "bytes_per_heartbeat")
+            if v is not None:
+                shown = fmt(v) if v >= 1 else f"{v:.6f}".rstrip("0").rstrip(".")
+                lines.append(f"| {title} | {label} | {shown} bytes |")
+                title = ""
+        if lines:
+            self.p("| workload | row | median |")
+            self.p("|---|---|---:|")
+            self.out.extend(lines)
+            self.p()
+
     def render(self):
         self.header()
         for table in self.tables:
@@ -354,20 +456,94 @@ class Report:
         return "\n".join(self.out) + "\n"
 
 
+PUBLISHED = os.path.join(HERE, "published.tsv")
+COLUMNS = ("run", "table", "row", "round", "metric", "value")
+SECTIONS = ("main", "hbuf")
+
+
+def read_results(path):
+    """The rows of a results file (lines starting with # are comments)."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return [r for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+                if not r["run"].startswith("#")]
+
+
+def markers(section):
+    return f"<!-- begin results: {section} -->", f"<!-- end results: {section} -->"
+
+
+def split_page(page, section, name):
+    """(before the section's body, its body, after it)."""
+    begin, end = markers(section)
+    if page.count(begin) != 1 or page.count(end) != 1 or page.index(begin) > page.index(end):
+        sys.exit(f"report: {name} has no section {begin} ... {end}")
+    head, rest = page.split(begin)
+    body, tail = rest.split(end)
+    return head + begin + "\n", body[1:] if body.startswith("\n") else body, end + tail
+
+
+def publish(rows, run_id, section, page_path):
+    """Writes the run into the page's section, and its rows into published.tsv (as run
+    SECTION), so that the page can be checked against them."""
+    with open(page_path, encoding="utf-8") as f:
+        page = f.read()
+    head, _, tail = split_page(page, section, page_path)
+    with open(page_path, "w", encoding="utf-8") as f:
+        f.write(head + Report(Run(rows)).doc(section) + tail)
+    kept = [r for r in read_results(PUBLISHED) if r["run"] != section] if os.path.exists(PUBLISHED) else []
+    with open(PUBLISHED, "w", encoding="utf-8") as f:
+        f.write("\t".join(COLUMNS) + "\n")
+        f.write("# the runs published in doc/performance.md, one per section (written by report.py --doc)\n")
+        for r in kept + [dict(r, run=section) for r in rows]:
+            f.write("\t".join(r[c] for c in COLUMNS) + "\n")
+    print(f"report: run {run_id} written to section {section} of {page_path} and to {PUBLISHED}")
+
+
+def check(page_path):
+    """Whether every results section of the page is what published.tsv renders."""
+    with open(page_path, encoding="utf-8") as f:
+        page = f.read()
+    rows = read_results(PUBLISHED)
+    failed = 0
+    for section in SECTIONS:
+        if markers(section)[0] not in page:
+            continue
+        _, body, _ = split_page(page, section, page_path)
+        mine = [r for r in rows if r["run"] == section]
+        want = Report(Run(mine)).doc(section) if mine else "(no rows in published.tsv)\n"
+        if body == want:
+            print(f"ok      section {section} of {page_path}")
+            continue
+        failed += 1
+        print(f"FAILED  section {section} of {page_path} is not what published.tsv renders:")
+        sys.stdout.writelines(difflib.unified_diff(body.splitlines(True), want.splitlines(True),
+                                                   "page", "published.tsv"))
+    return failed == 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", nargs="?", default=os.path.join(HERE, "results", "results.tsv"))
     ap.add_argument("--run", help="the run to report (default: the last one in the file)")
+    ap.add_argument("--doc", metavar="PAGE", help="write the run into this page's results section")
+    ap.add_argument("--section", default="main", choices=SECTIONS,
+                    help="the results section of --doc (default: main)")
+    ap.add_argument("--check", metavar="PAGE",
+                    help="check that the page's results sections are what published.tsv renders")
     args = ap.parse_args()
-    with open(args.results, encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    if args.check:
+        sys.exit(0 if check(args.check) else 1)
+    rows = read_results(args.results)
     if not rows:
         sys.exit(f"report: no results in {args.results}")
     run_id = args.run or rows[-1]["run"]
     mine = [r for r in rows if r["run"] == run_id]
     if not mine:
         sys.exit(f"report: no run {run_id} in {args.results}")
-    sys.stdout.write(Report(Run(mine)).render())
+    if args.doc:
+        publish(mine, run_id, args.section, args.doc)
+    else:
+        sys.stdout.write(Report(Run(mine)).render())
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 # make bench: benchmarks the session extension against the session stores people
 # use today, in a throwaway cluster (pg_virtualenv), and appends what it measures to
 # test/bench/results/results.tsv (run, table, row, round, metric, value); then
-# test/bench/report.py renders the markdown tables that the README's Performance
-# section reproduces (printed, and written to test/bench/results/latest.md).
+# test/bench/report.py renders the markdown tables (printed, and written to
+# test/bench/results/latest.md); report.py --doc writes a run into
+# doc/performance.md's results sections.
 #
 # The timed pgbench rows are data: test/bench/workloads.tsv (one line a row: its
 # table, database, pgbench script, flags, label), test/bench/tables.tsv (how each
@@ -42,7 +43,9 @@
 #   BENCH_WORKLOADS (all)    any of: listing batch lifecycle heap expire rls hbuf
 #   BENCH_HBUF_WAL (2000000 / 200000)  single heartbeats for the heartbeat buffer's
 #                            WAL row (on BENCH_EXPIRE_ACTIVE sessions); its batched row
-#                            takes BENCH_BATCH ids a call (issue 12's figure: 10000)
+#                            takes BENCH_BATCH ids a call (the published figure: 10000)
+#   BENCH_MACHINE            what the published page says the machine is (default:
+#                            the cores and CPU model)
 #   BENCH_PORT               port of the cluster (default: the first free one from 5432)
 #   BENCH_KEEP=1             keep the working directory (logs) in /tmp
 #   BENCH_BUILD=0            as root, do not run make / make install first
@@ -125,7 +128,7 @@ if [ "${1:-}" != --in-cluster ]; then
 	if [ -z "${BENCH_COMMAND:-}" ]; then
 		BENCH_COMMAND="make bench"
 		for name in $(compgen -v BENCH_ | sort); do
-			case $name in BENCH_COMMAND | BENCH_KEEP | BENCH_BUILD) continue ;; esac
+			case $name in BENCH_COMMAND | BENCH_KEEP | BENCH_BUILD | BENCH_MACHINE) continue ;; esac
 			BENCH_COMMAND+=" $name=${!name}"
 		done
 	fi
@@ -715,6 +718,7 @@ info date "$(date -u '+%Y-%m-%d %H:%M UTC')"
 info server_version "$(q postgres "SELECT current_setting('server_version')")"
 info cores "$(nproc)"
 info cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+info machine "${BENCH_MACHINE:-}"
 info load_start "${LOAD_START:-?}"
 info locale "$LOCALE"
 info fsync "$(q postgres "SHOW fsync")"

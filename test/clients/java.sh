@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The JDBC examples (clients/java/Example.java and Events.java, shown in README.md's
-# "Java" part): checks that the README shows exactly the files, compiles them with Debian's
+# The JDBC examples (clients/java/Example.java and Events.java, shown in doc/clients.md's
+# "Java" part): checks that the page shows exactly the files, compiles them with Debian's
 # default-jdk-headless against libpostgresql-jdbc-java (-Xlint:all -Werror), and runs
 # it against the cluster named by PGHOST/PGPORT/PGUSER (a superuser; JDBC connects to
 # 127.0.0.1:PGPORT when PGHOST is a socket directory) in a database of its own.
@@ -34,16 +34,16 @@ not_ok() {
 	echo "FAILED  $1"
 }
 
-# 1. the README shows the files themselves, in this order, so that they cannot drift apart
+# 1. doc/clients.md shows the files themselves, in this order, so that they cannot drift apart
 awk -v dir="$WORK" '/^```java$/ {n++; inside = 1; next} /^```$/ && inside {inside = 0; next}
-	inside {print > (dir "/readme" n ".java")}' "$ROOT/README.md"
+	inside {print > (dir "/readme" n ".java")}' "$ROOT/doc/clients.md"
 n=0
 for class in Example Events; do
 	n=$((n + 1))
 	if [ -s "$WORK/readme$n.java" ] && diff -u "$ROOT/clients/java/$class.java" "$WORK/readme$n.java"; then
-		ok "README.md shows clients/java/$class.java"
+		ok "doc/clients.md shows clients/java/$class.java"
 	else
-		not_ok "README.md shows clients/java/$class.java (diff above; copy the file into java block $n)"
+		not_ok "doc/clients.md shows clients/java/$class.java (diff above; copy the file into java block $n)"
 	fi
 done
 

@@ -35,7 +35,7 @@ if ! "$WORK/venv/bin/python" -m pip install --no-index --no-build-isolation --qu
 fi
 
 # The tests import the installed package (the sources sit in src/, which is not on the path).
-export SESSION_ROOT=$ROOT  # the main README, for the tests of its Python part
+export SESSION_ROOT=$ROOT  # the tree, for the test of doc/clients.md's Python part
 status=0
 (cd "$WORK/client" && HOME="$WORK" "$WORK/venv/bin/python" -m pytest -p no:cacheprovider -q -rs \
 	--junitxml="$WORK/junit.xml" tests) >"$WORK/pytest.log" 2>&1 || status=$?

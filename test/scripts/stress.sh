@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make stress: the long forms of the reliability checks of test/reliability, in a
 # throwaway cluster of their own (pg_virtualenv, test/scripts/lib.sh), and a summary
-# with the figures the README's Reliability section quotes:
+# with the figures doc/operations.md's Reliability section quotes:
 #
 #   hostile   every function with hostile input (same cases as the check)
 #   fuzz      100000 random calls in one connection, with transaction blocks

@@ -10,7 +10,7 @@
 \pset pager off
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(12);
+SELECT plan(16);
 
 -- daily partitions exist too (rolled back at the end)
 SELECT session.expire_sessions() AS ignored \gset
@@ -82,6 +82,25 @@ SELECT set_has($$SELECT name::text FROM pg_settings WHERE name LIKE 'session.%'$
 SELECT is_empty($$SELECT name FROM pg_settings WHERE name LIKE 'session.%'
 				  AND coalesce(btrim(short_desc), '') = '' ORDER BY 1$$,
 				'every session.* setting has a description');
+
+-- session.history: \d+ describes ended rows, and the view does what its
+-- comments say (last_comm_ms and uptime_ms stop at end_time)
+SELECT is_empty($$SELECT a.attname FROM pg_attribute a
+				  WHERE a.attrelid = 'session.history'::regclass AND a.attnum > 0
+				  AND col_description(a.attrelid, a.attnum) ~* '\m(now|while open)\M'
+				  ORDER BY a.attnum$$,
+				'no column comment of session.history speaks of now or of an open session');
+SELECT is(col_description('session.history'::regclass,
+						  (SELECT attnum FROM pg_attribute WHERE attrelid = 'session.history'::regclass AND attname = 'last_comm_ms')),
+		  'Milliseconds from last_comm to end_time', 'session.history.last_comm_ms says it runs to end_time');
+INSERT INTO session_storage.ended_sessions (id, uuid, username, authenticated, project, scope,
+											start_time, last_comm, page_ids, end_time, end_reason)
+VALUES (9080000001, gen_random_uuid(), 'c_ann', true, 'c_proj', 'browser',
+		'2026-01-05 10:00+00', '2026-01-05 10:04+00', '{/main}', '2026-01-05 10:10+00', 'logout');
+SELECT is((SELECT last_comm_ms || ' ' || uptime_ms FROM session.history WHERE id = 9080000001),
+		  '360000 600000', 'history: last_comm_ms and uptime_ms of an ended session run to end_time, not to now');
+SELECT is((SELECT last_comm_ms FROM session.get_session_info(9080000001::bigint)), 360000::bigint,
+		  'get_session_info(id) of an ended session: last_comm_ms runs to end_time');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,6 +1,6 @@
-"""The READMEs' Python: the client README's tour, all its blocks run in order as one
-script, and the main README's Python part, each in an interpreter of its own with
-the PG* variables naming the run's database."""
+"""The documentation's Python: the client README's tour, all its blocks run in order
+as one script, and the Python part of doc/clients.md, each in an interpreter of its
+own with the PG* variables naming the run's database."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import session_registry
 CLIENT_README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def main_readme() -> Path:
-    root = os.environ.get("SESSION_ROOT")
-    path = Path(root) / "README.md" if root else Path(__file__).resolve().parents[3] / "README.md"
+def clients_page() -> Path:
+    root = Path(os.environ["SESSION_ROOT"]) if os.environ.get("SESSION_ROOT") else Path(__file__).resolve().parents[3]
+    path = root / "doc" / "clients.md"
     assert path.is_file(), f"{path} is missing (set SESSION_ROOT to the tree's root)"
     return path
 
@@ -56,9 +56,9 @@ def test_the_tour_runs(dbname: str, tmp_path: Path) -> None:
     check_tour_output(run(tour(), dbname, tmp_path))
 
 
-def test_the_main_readmes_python_part_runs(dbname: str, tmp_path: Path) -> None:
-    text = main_readme().read_text()
-    part = text[text.index("\n### Python\n"):text.index("\n### Java\n")]
+def test_the_clients_pages_python_part_runs(dbname: str, tmp_path: Path) -> None:
+    text = clients_page().read_text()
+    part = text[text.index("\n## Python\n"):text.index("\n## Java\n")]
     blocks = python_blocks(part)
     assert len(blocks) == 1
     run(blocks[0], dbname, tmp_path)
