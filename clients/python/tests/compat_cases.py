@@ -23,6 +23,7 @@ differs between the two:
 """
 
 import itertools
+import sys
 import threading
 import uuid
 
@@ -341,8 +342,8 @@ def run_threads(worker, count):
         try:
             ready.wait(30)
             worker(n)
-        except Exception as exc:  # reported through errors
-            errors.append("thread %d: %r" % (n, exc))
+        except:  # noqa: E722 - in Jython, Java exceptions too; reported through errors
+            errors.append("thread %d: %r" % (n, sys.exc_info()[1]))
 
     threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
     for t in threads:
