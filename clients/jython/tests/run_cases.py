@@ -11,7 +11,6 @@ failed"; exits 1 when a case failed.
 
 import os
 import sys
-import threading
 import traceback
 import Queue
 
@@ -78,6 +77,12 @@ class TinyPool(DataSource):
     def close(self):
         for pooled in self.physical:
             pooled.close()
+
+
+def _connect():
+    properties = Properties()
+    properties.setProperty("user", USER)
+    return DriverManager.getConnection(URL, properties)
 
 
 def _context_of(conn):
@@ -166,27 +171,17 @@ def jvm_case(function):
 @jvm_case
 def test_two_threads_with_their_own_contexts_on_a_pgsimpledatasource(rt):
     session_compat.configure(_server(PGSimpleDataSource()))
-    names = [compat_cases.fresh_name("s0"), compat_cases.fresh_name("s1")]
-    errors = []
-    errors.extend(compat_cases.run_threads(
-        lambda n: compat_cases.alternate_blocks(rt, names[n], 8, n, errors), 2))
-    check(not errors, "; ".join(errors[:5]))
+    compat_cases.two_threads_in_blocks(rt, 8)
 
 
 @jvm_case
 def test_threads_take_one_connection_in_turn(rt):
     """Over one java.sql.Connection a block holds the connection: another thread's
     calls wait for it instead of seeing its context."""
-    properties = Properties()
-    properties.setProperty("user", USER)
-    conn = DriverManager.getConnection(URL, properties)
+    conn = _connect()
     try:
         session_compat.configure(conn)
-        names = [compat_cases.fresh_name("c0"), compat_cases.fresh_name("c1")]
-        errors = []
-        errors.extend(compat_cases.run_threads(
-            lambda n: compat_cases.alternate_blocks(rt, names[n], 8, n, errors), 2))
-        check(not errors, "; ".join(errors[:5]))
+        compat_cases.two_threads_in_blocks(rt, 8)
         check(_context_of(conn) == (None, None), "the connection keeps nothing")
     finally:
         session_compat.configure(URL, user=USER)
@@ -195,9 +190,7 @@ def test_threads_take_one_connection_in_turn(rt):
 
 @jvm_case
 def test_a_connection_without_autocommit_commits_when_the_script_does(rt):
-    properties = Properties()
-    properties.setProperty("user", USER)
-    conn = DriverManager.getConnection(URL, properties)
+    conn = _connect()
     try:
         conn.setAutoCommit(False)
         session_compat.configure(conn)
@@ -219,9 +212,7 @@ def test_a_connection_without_autocommit_commits_when_the_script_does(rt):
 
 @jvm_case
 def test_configure_refuses_properties_with_a_connection(rt):
-    properties = Properties()
-    properties.setProperty("user", USER)
-    conn = DriverManager.getConnection(URL, properties)
+    conn = _connect()
     try:
         try:
             session_compat.configure(conn, user=USER)

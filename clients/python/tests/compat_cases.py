@@ -73,6 +73,12 @@ def attached(rt):
     return rt.value("SELECT session.current_session_id()")
 
 
+def check_nothing_left(pool):
+    """No connection of the pool keeps a context or an attached session."""
+    states = pool.states()
+    check(states and states == [(None, None)] * len(states), "the pool's connections keep: %r" % states)
+
+
 @case
 def test_the_old_names_exist(rt):
     for name in ["get_session_user", "get_session_info", "open_clientless_session",
@@ -234,7 +240,7 @@ def test_both_blocks_nested_three_deep_in_every_order(rt):
 def test_both_blocks_nested_three_deep_in_every_order_over_a_pool(rt):
     pool = rt.bind_pool(2)
     nested_in_every_order(rt, pooled=True)
-    check(pool.states() == [(None, None)] * 2, "the pool's connections keep nothing: %r" % pool.states())
+    check_nothing_left(pool)
 
 
 @case
@@ -281,7 +287,7 @@ def test_over_a_pool_the_context_lives_in_a_block(rt):
         check(api.set_user_context("other") == name, "set_user_context inside a block")
         check(api.get_user_context() == "other", "set inside the block")
     check(api.get_user_context() is None, "nothing after the block")
-    check(pool.states() == [(None, None)] * 2, "the pool's connections keep nothing: %r" % pool.states())
+    check_nothing_left(pool)
 
 
 def failed_statement_in_blocks(rt, pooled):
@@ -310,7 +316,7 @@ def test_a_failed_statement_inside_a_block(rt):
 def test_a_failed_statement_inside_a_block_over_a_pool(rt):
     pool = rt.bind_pool(2)
     failed_statement_in_blocks(rt, pooled=True)
-    check(pool.states() == [(None, None)] * 2, "the pool's connections keep nothing: %r" % pool.states())
+    check_nothing_left(pool)
 
 
 def alternate_blocks(rt, me, rounds, start, errors):
@@ -355,11 +361,16 @@ def run_threads(worker, count):
     return errors
 
 
+def two_threads_in_blocks(rt, rounds):
+    """Two threads, each in its own blocks (alternate_blocks) at the same time."""
+    names = [fresh_name("t0"), fresh_name("t1")]
+    errors = []
+    errors.extend(run_threads(lambda n: alternate_blocks(rt, names[n], rounds, n, errors), 2))
+    check(not errors, "; ".join(errors[:5]))
+
+
 @case
 def test_two_threads_with_their_own_contexts_on_one_pool(rt):
     pool = rt.bind_pool(2)
-    names = [fresh_name("t0"), fresh_name("t1")]
-    errors = []
-    errors.extend(run_threads(lambda n: alternate_blocks(rt, names[n], 12, n, errors), 2))
-    check(not errors, "; ".join(errors[:5]))
-    check(pool.states() == [(None, None)] * 2, "the pool's connections keep nothing: %r" % pool.states())
+    two_threads_in_blocks(rt, 12)
+    check_nothing_left(pool)
