@@ -7,7 +7,8 @@
 #   1. clients/jython/tests/run_cases.py: the behaviour cases shared with the CPython
 #      module (clients/python/tests/compat_cases.py) and the JVM's own ones, one
 #      result per case;
-#   2. clients/python/tests/old_gateway_script.py with only its import line changed;
+#   2. clients/python/tests/old_gateway_script.py with only its import line changed,
+#      importing the module from a zip on sys.path (one way the README installs it);
 #   3. the Jython blocks of clients/jython/README.md, in order, as one script.
 # Ends with the line
 #   N passed, M failed
@@ -56,9 +57,11 @@ done
 # Jython as /usr/bin/jython starts it, but with the JDBC driver on the class path (the
 # wrapper uses java -jar, which ignores -cp); no bytecode cache (the tree is read-only
 # for the tests), HOME for whatever else wants one.
+# (JYTHON_PATH: where it imports session_compat from).
+JYTHON_PATH=$ROOT/clients/jython
 jython() {
 	HOME=$WORK timeout 300 java -Dpython.home=/usr/share/jython -Dpython.cachedir.skip=true \
-		-Dpython.path="$ROOT/clients/jython" -cp "$JYTHON_JAR:$JAR" org.python.util.jython "$@"
+		-Dpython.path="$JYTHON_PATH" -cp "$JYTHON_JAR:$JAR" org.python.util.jython "$@"
 }
 
 if ! psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $DB" ||
@@ -85,18 +88,20 @@ if [ "$status" -ne 0 ] && ! grep -q '^FAIL ' "$WORK/cases.out"; then
 	not_ok "jython run_cases.py (exit status $status)"
 fi
 
-# 2. the old script, with its import line changed and nothing else
+# 2. the old script, with its import line changed and nothing else, the module in a zip
+(cd "$ROOT/clients/jython" && python3 -m zipfile -c "$WORK/session_compat.zip" session_compat.py)
 sed 's/^from session_registry\.compat import \*$/from session_compat import */' \
 	"$ROOT/clients/python/tests/old_gateway_script.py" >"$WORK/old_gateway_script.py"
 changed=$(diff "$ROOT/clients/python/tests/old_gateway_script.py" "$WORK/old_gateway_script.py" | grep -c '^>')
 if [ "$changed" -ne 1 ]; then
 	not_ok "old_gateway_script.py: exactly one import line to change (changed $changed)"
-elif (cd "$WORK" && PGDATABASE=$DB jython old_gateway_script.py) >"$WORK/old.out" 2>&1 &&
+elif (cd "$WORK" && JYTHON_PATH=$WORK/session_compat.zip PGDATABASE=$DB jython old_gateway_script.py) \
+	>"$WORK/old.out" 2>&1 &&
 	[ "$(tail -n 1 "$WORK/old.out")" = "old script: all checks passed" ]; then
-	ok "jython: old_gateway_script.py after changing its import"
+	ok "jython: old_gateway_script.py after changing its import, the module from a zip"
 else
 	cat "$WORK/old.out"
-	not_ok "jython: old_gateway_script.py after changing its import"
+	not_ok "jython: old_gateway_script.py after changing its import, the module from a zip"
 fi
 
 # 3. the README's python blocks (Jython 2.7 code), in order, as one script
