@@ -15,9 +15,15 @@ The calls use a default registry that the script configures once with
 keyword arguments), or, when it does not, a connection made from the ``PG*``
 environment variables (``PGHOST``, ``PGPORT``, ``PGDATABASE``, ``PGUSER``, ...)
 in autocommit mode, so that every call takes effect at once as it did in the
-old module. :func:`connection` gives the connection the calls use, for a
-script's own statements (inside ``UserContext`` it is the one that acts as the
-user).
+old module. ``configure(..., project='Gateway')`` gives the one-argument forms
+``open_clientless_session(user)`` and ``ClientlessSession(user)`` their project.
+A session id may be an int or a string of digits; anything that is not the id of
+an existing session raises ``SessionNotFoundException``. :func:`connection`
+gives the connection the calls use, for a script's own statements (inside
+``UserContext`` it is the one that acts as the user).
+
+The same API for Jython 2.7 over JDBC, where gateway scripts run, is
+``clients/jython/session_compat.py``; ``tests/compat_cases.py`` runs against both.
 """
 
 from __future__ import annotations
