@@ -2,7 +2,7 @@
 # deps.sh [PROFILE...]: installs the Debian packages a task needs (default: test).
 #   demo     build and run the extension: server, headers, make, gcc (make demo)
 #   test     demo plus everything make test and make bench use: pgTAP, pg_prove,
-#            IPC::Run, PgBouncer, sqlsmith, Python with psycopg, Java with JDBC,
+#            IPC::Run, PgBouncer, sqlsmith, Python with psycopg, Java with JDBC, Jython,
 #            Prometheus and its PostgreSQL exporter, pg_auto_failover (make test, make deps)
 #   package  building the Debian package: debhelper, lintian, dpkg-dev, fakeroot
 # Quiet when everything is present. As root, installs what is missing; otherwise
@@ -33,6 +33,7 @@ test=(
 	python3-wheel
 	default-jdk-headless
 	libpostgresql-jdbc-java
+	jython
 	prometheus-postgres-exporter
 	prometheus
 	curl

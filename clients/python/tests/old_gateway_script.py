@@ -1,12 +1,19 @@
 # A gateway script written for the old session scripting module. The only change
 # made to run it on the registry is the import below (it was `from session import *`).
-# It runs in an interpreter of its own, bound to the database by the PG* variables.
+# It runs in an interpreter of its own, bound to the database by the PG* variables:
+# CPython with the line below, Jython 2.7 with `from session_compat import *`
+# (test/clients/jython.sh changes only that line).
 from session_registry.compat import *
 
 
 def save_something():
-    # the script's own statement runs on the connection that acts for the user
+    # the script's own statement runs on the connection that acts for the user:
+    # a java.sql.Connection in Jython, a psycopg connection in CPython
     with connection() as conn:
+        if hasattr(conn, "prepareStatement"):
+            rows = conn.prepareStatement("SELECT session.get_user_context()").executeQuery()
+            rows.next()
+            return rows.getString(1)
         return conn.execute("SELECT session.get_user_context()").fetchone()[0]
 
 

@@ -15,13 +15,20 @@ The calls use a default registry that the script configures once with
 keyword arguments), or, when it does not, a connection made from the ``PG*``
 environment variables (``PGHOST``, ``PGPORT``, ``PGDATABASE``, ``PGUSER``, ...)
 in autocommit mode, so that every call takes effect at once as it did in the
-old module. :func:`connection` gives the connection the calls use, for a
-script's own statements (inside ``UserContext`` it is the one that acts as the
-user).
+old module. ``configure(..., project='Gateway')`` gives the one-argument forms
+``open_clientless_session(user)`` and ``ClientlessSession(user)`` their project.
+A session id may be an int or a string of digits; anything that is not the id of
+an existing session raises ``SessionNotFoundException``. :func:`connection`
+gives the connection the calls use, for a script's own statements (inside
+``UserContext`` it is the one that acts as the user).
+
+The same API for Jython 2.7 over JDBC, where gateway scripts run, is
+``clients/jython/session_compat.py``; ``tests/compat_cases.py`` runs against both.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -57,14 +64,29 @@ SessionNotFoundException = SessionNotFound
 _lock = threading.Lock()
 _registry: Optional[Registry] = None
 _owned: Optional["psycopg.Connection[Any]"] = None
+_project: Optional[str] = None
+
+_BIGINT_MIN = -(2**63)
+_BIGINT_MAX = 2**63 - 1
+_DIGITS = re.compile(r"\A\s*([0-9]+)\s*\Z")
 
 
-def configure(source: Union["psycopg.Connection[Any]", Any, str, None] = None, **kwargs: Any) -> Registry:
+def configure(
+    source: Union["psycopg.Connection[Any]", Any, str, None] = None,
+    *,
+    project: Optional[str] = None,
+    **kwargs: Any,
+) -> Registry:
     """Binds the module to a connection, a ``psycopg_pool.ConnectionPool``, or a new
     connection made from a conninfo string and/or keyword arguments (autocommit
-    unless you say otherwise). Returns the registry the calls use."""
-    global _registry, _owned
+    unless you say otherwise). Returns the registry the calls use.
+
+    ``project`` is the project of the clientless sessions that the one-argument
+    forms ``open_clientless_session(user)`` and ``ClientlessSession(user)`` open
+    (None, the default: they have no project)."""
+    global _registry, _owned, _project
     with _lock:
+        _project = project
         if _owned is not None:
             _owned.close()
             _owned = None
@@ -124,25 +146,41 @@ class SessionRecord:
         return f"SessionRecord(id={self.info.id}, user={self.info.username!r}, reason={self.info.end_reason!r})"
 
 
-def get_session_user(session_id: int) -> str:
+def _session_id(value: Any) -> int:
+    """The session id that ``value`` names: an int, or a string of digits. Anything
+    else names no session: SessionNotFoundException, as for an id nobody has."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        match = _DIGITS.match(value) if isinstance(value, str) else None
+        if match is None:
+            raise SessionNotFoundException(f"session {value!r} not found: not a session id")
+        number = int(match.group(1))
+    if not _BIGINT_MIN <= number <= _BIGINT_MAX:
+        raise SessionNotFoundException(f"session {number} not found")
+    return number
+
+
+def get_session_user(session_id: Union[int, str]) -> str:
     """The user of a session, open or ended; SessionNotFoundException if none."""
-    return registry().get_user(int(session_id))
+    return registry().get_user(_session_id(session_id))
 
 
-def get_session_info(session_id: int) -> SessionRecord:
+def get_session_info(session_id: Union[int, str]) -> SessionRecord:
     """A session, open or ended; SessionNotFoundException if none."""
-    return SessionRecord(registry().get(int(session_id)))
+    return SessionRecord(registry().get(_session_id(session_id)))
 
 
 def open_clientless_session(user: str, project: Optional[str] = None, node: Optional[str] = None) -> int:
-    """Opens a clientless session for ``user``; it stays open until closed."""
-    return registry().open_clientless(user, project, node)
+    """Opens a clientless session for ``user``; it stays open until closed. Without
+    ``project``, the one given to :func:`configure`."""
+    return registry().open_clientless(user, _project if project is None else project, node)
 
 
-def close_clientless_session(session_id: int) -> bool:
+def close_clientless_session(session_id: Union[int, str]) -> bool:
     """Closes a clientless session; SessionNotFoundException if there is no such
     clientless session; False if it had already ended."""
-    return registry().close_clientless(int(session_id))
+    return registry().close_clientless(_session_id(session_id))
 
 
 def get_user_context() -> Optional[str]:
@@ -210,8 +248,9 @@ class UserContext(_Block):
 
 class ClientlessSession(_Block):
     """``with ClientlessSession('R41') as session:`` opens a clientless session for
-    R41, acts as it inside the block (``session.id`` is its id), and closes it on
-    exit, putting back what was there."""
+    R41 (in ``project``, else the one given to :func:`configure`), acts as it
+    inside the block (``session.id`` is its id), and closes it on exit, putting
+    back what was there."""
 
     def __init__(self, user: str, project: Optional[str] = None, node: Optional[str] = None):
         super().__init__()
@@ -221,7 +260,8 @@ class ClientlessSession(_Block):
         self.id: Optional[int] = None
 
     def _open(self) -> AbstractContextManager[Any]:
-        return registry().clientless_session(self.user, self.project, self.node)
+        project = _project if self.project is None else self.project
+        return registry().clientless_session(self.user, project, self.node)
 
     def __enter__(self) -> "ClientlessSession":
         self.id = self._enter().id
