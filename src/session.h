@@ -62,6 +62,7 @@ extern void session_check_page_ids(ArrayType *page_ids);
 extern void session_check_attributes(Datum attributes);
 extern int	session_int8_array_arg(ArrayType *arr, const char *name, Datum **elems);
 extern void session_check_close_reason(text *reason, const char *allowed);
+extern void session_check_admin_reason(text *reason);
 extern void session_not_found(int64 session_id);
 
 /* spi_util.c: prepared statements kept for the life of the backend */
