@@ -86,6 +86,9 @@ extern void session_spi_connect(SessionSpi *st);
 extern void session_check_installed(void);
 extern void session_spi_finish(SessionSpi *st);
 
+/* schemas.c: the extension's schemas are its own */
+extern void session_check_schemas(Oid extoid, Oid extnamespace, Oid owner);
+
 extern SPIPlanPtr session_plan(SessionPlan *sp);
 extern int	session_exec(SessionPlan *sp, Datum *values, const char *nulls,
 						 bool read_only, long tcount);
