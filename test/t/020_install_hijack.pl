@@ -226,8 +226,22 @@ is(calls('old'), '0:', 'none of her functions ran');
 fresh_db('old2');
 $node->safe_psql('old2', 'CREATE SCHEMA session', connstr => $node->connstr('old2') . ' user=mallory');
 $node->safe_psql('old2', "CREATE EXTENSION session VERSION '0.2.0'");
+$node->safe_psql('old2', q{CREATE FUNCTION session.extra() RETURNS int LANGUAGE sql AS 'SELECT 1'},
+	connstr => $node->connstr('old2') . ' user=mallory');
 $node->psql('old2', 'ALTER EXTENSION session UPDATE', stderr => \$stderr);
-like($stderr, qr/schema "session" is owned by role mallory/, 'an install in her schema is refused before she acts');
+like($stderr, qr/schema "session" is owned by role mallory/, 'an install in her schema is refused before she renames it');
+# the fix, step by step, as the hint says
+$node->safe_psql('old2', 'ALTER SCHEMA session OWNER TO CURRENT_USER');
+$node->psql('old2', 'ALTER EXTENSION session UPDATE', stderr => \$stderr);
+like($stderr, qr/schema "session" holds objects of another role/, 'taken back, it still holds her function: refused');
+$node->safe_psql('old2', 'DROP FUNCTION session.extra(); GRANT CREATE ON SCHEMA session TO mallory');
+$node->psql('old2', 'ALTER EXTENSION session UPDATE', stderr => \$stderr);
+like($stderr, qr/schema "session" lets other roles create objects in it/, 'with CREATE granted to her: refused');
+$node->safe_psql('old2', 'REVOKE CREATE ON SCHEMA session FROM mallory');
+is(sqlstate('old2', 'ALTER EXTENSION session UPDATE'), 'ok', 'cleaned up, the install updates');
+is( $node->safe_psql('old2',
+		"SELECT extversion = default_version FROM pg_extension, pg_available_extensions WHERE extname = 'session' AND name = 'session'"),
+	't', 'to the current version');
 
 $node->stop;
 done_testing();
