@@ -4,6 +4,76 @@
 \echo Use "ALTER EXTENSION session UPDATE TO '0.2.0'" to load this file. \quit
 
 -------------------------------------------------------------------------------
+-- Schemas that only the extension's owner controls
+--
+-- The extension's owner runs statements that name objects of schemas
+-- session and session_storage, and so does this script.  An install whose
+-- schema another role owns, or may create in, or holds objects of another
+-- role (a schema created before CREATE EXTENSION by a role with CREATE on
+-- the database) is refused before anything runs: the updated library would
+-- refuse it too (src/schemas.c).
+-------------------------------------------------------------------------------
+
+DO $owned$
+DECLARE
+	ext record;
+	nsp record;
+	problem text;
+	-- roles that may own what the extension's owner runs: itself and superusers
+	trusted oid[];
+BEGIN
+	SELECT e.oid, e.extowner, e.extnamespace INTO ext
+	FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'session';
+	trusted := ARRAY(SELECT r.oid FROM pg_catalog.pg_roles r
+					 WHERE r.rolsuper OR r.oid OPERATOR(pg_catalog.=) ext.extowner);
+	FOR nsp IN
+		SELECT w.name, n.oid, n.nspowner, n.nspacl,
+			   n.nspowner OPERATOR(pg_catalog.=) ANY (trusted) AS trusted_owner,
+			   CASE WHEN w.name OPERATOR(pg_catalog.=) 'session' THEN n.oid OPERATOR(pg_catalog.=) ext.extnamespace
+					ELSE EXISTS (SELECT FROM pg_catalog.pg_depend d
+								 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
+								 AND d.objid OPERATOR(pg_catalog.=) n.oid
+								 AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+								 AND d.refobjid OPERATOR(pg_catalog.=) ext.oid
+								 AND d.deptype OPERATOR(pg_catalog.=) 'e') END AS own
+		FROM (VALUES ('session'), ('session_storage')) AS w(name)
+		LEFT JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) w.name
+		WHERE w.name OPERATOR(pg_catalog.=) 'session' OR pg_catalog.to_regnamespace('session_storage') IS NOT NULL
+	LOOP
+		problem := CASE
+			WHEN nsp.oid IS NULL OR NOT nsp.own THEN
+				'is not the extension''s schema'
+			WHEN NOT nsp.trusted_owner THEN
+				pg_catalog.format('is owned by role %s', nsp.nspowner::pg_catalog.regrole)
+			WHEN EXISTS (SELECT FROM pg_catalog.aclexplode(nsp.nspacl) a
+						 WHERE a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+						 AND a.grantee OPERATOR(pg_catalog.<>) nsp.nspowner) THEN
+				'lets other roles create objects in it'
+			WHEN EXISTS (SELECT FROM pg_catalog.pg_class c
+						 WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp.oid
+						 AND c.relowner OPERATOR(pg_catalog.<>) ALL (trusted))
+				 OR EXISTS (SELECT FROM pg_catalog.pg_proc p
+							WHERE p.pronamespace OPERATOR(pg_catalog.=) nsp.oid
+							AND p.proowner OPERATOR(pg_catalog.<>) ALL (trusted))
+				 OR EXISTS (SELECT FROM pg_catalog.pg_type t
+							WHERE t.typnamespace OPERATOR(pg_catalog.=) nsp.oid
+							AND t.typowner OPERATOR(pg_catalog.<>) ALL (trusted))
+				 OR EXISTS (SELECT FROM pg_catalog.pg_operator o
+							WHERE o.oprnamespace OPERATOR(pg_catalog.=) nsp.oid
+							AND o.oprowner OPERATOR(pg_catalog.<>) ALL (trusted)) THEN
+				'holds objects of another role'
+		END;
+		IF problem IS NOT NULL THEN
+			RAISE EXCEPTION 'cannot update extension "session": schema "%" %', nsp.name, problem
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+					  DETAIL = 'The extension''s owner runs statements that name objects of schemas session and session_storage; no other role may own them, create in them or own objects in them.',
+					  HINT = 'Check what the schema holds: move out or drop what is not the extension''s, give it to the extension''s owner with ALTER SCHEMA ... OWNER TO, revoke CREATE from other roles, then update again.';
+		END IF;
+	END LOOP;
+END
+$owned$;
+
+-------------------------------------------------------------------------------
 -- trust: storage in schema session_storage, housekeeping without waiting,
 -- application close reasons, concurrency buckets on clock boundaries,
 -- session.connections.datname

@@ -4,6 +4,86 @@
 \echo Use "CREATE EXTENSION session" to load this file. \quit
 
 -------------------------------------------------------------------------------
+-- Schemas
+--
+-- Schema session (fixed by the control file) holds what users see: the
+-- functions, the views and the row type.  The storage tables and their
+-- partitions live in session_storage, where nobody but the extension's owner
+-- has any right: reporting tools pointed at schema session list only views,
+-- and callers reach the tables only through the functions and views.
+--
+-- The extension's owner runs statements that name objects of both schemas
+-- (src/queries.c), so no other role may own either or create in it: such a
+-- role could rename the schema away and plant a function of the same name
+-- for the owner to run.  CREATE EXTENSION creates schema session, owned by
+-- the user who runs it, when it does not exist.  An existing one is accepted
+-- only when it is as safe as that: owned by that user (or by a superuser),
+-- no CREATE right for anyone else, and empty -- the schema that DROP
+-- EXTENSION leaves behind and pg_restore creates before the extension.
+-- session_storage is created below and must not exist at all.  The library
+-- checks the same before it runs anything (src/schemas.c).
+-------------------------------------------------------------------------------
+
+DO $schema$
+DECLARE
+	nsp record;
+	advice CONSTANT text := 'Drop or rename the existing schema (after moving out anything you keep), then run CREATE EXTENSION session again: it creates its schemas itself.';
+BEGIN
+	SELECT n.oid, n.nspowner::pg_catalog.regrole AS owner,
+		   n.nspowner OPERATOR(pg_catalog.=) e.extowner
+		   OR (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) n.nspowner) AS trusted_owner,
+		   EXISTS (SELECT FROM pg_catalog.aclexplode(n.nspacl) a
+				   WHERE a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+				   AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner) AS shared
+	INTO nsp
+	FROM pg_catalog.pg_extension e
+	JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+	WHERE e.extname OPERATOR(pg_catalog.=) 'session';
+
+	IF NOT nsp.trusted_owner THEN
+		RAISE EXCEPTION 'schema "session" already exists and is owned by role %', nsp.owner
+			USING ERRCODE = 'duplicate_schema',
+				  DETAIL = 'The extension''s owner runs statements that name objects of schema session; a schema that another role owns would let that role choose what they run.',
+				  HINT = advice;
+	END IF;
+	IF nsp.shared THEN
+		RAISE EXCEPTION 'schema "session" already exists and other roles may create objects in it'
+			USING ERRCODE = 'duplicate_schema',
+				  DETAIL = 'The extension''s owner runs statements that name objects of schema session; objects that another role creates there could be run by the owner.',
+				  HINT = advice;
+	END IF;
+	IF EXISTS (SELECT FROM pg_catalog.pg_class WHERE relnamespace OPERATOR(pg_catalog.=) nsp.oid)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_proc WHERE pronamespace OPERATOR(pg_catalog.=) nsp.oid)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_type WHERE typnamespace OPERATOR(pg_catalog.=) nsp.oid)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_operator WHERE oprnamespace OPERATOR(pg_catalog.=) nsp.oid)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_collation WHERE collnamespace OPERATOR(pg_catalog.=) nsp.oid)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_conversion WHERE connamespace OPERATOR(pg_catalog.=) nsp.oid)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_opclass WHERE opcnamespace OPERATOR(pg_catalog.=) nsp.oid)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_opfamily WHERE opfnamespace OPERATOR(pg_catalog.=) nsp.oid)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_ts_config WHERE cfgnamespace OPERATOR(pg_catalog.=) nsp.oid)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_ts_dict WHERE dictnamespace OPERATOR(pg_catalog.=) nsp.oid)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_ts_parser WHERE prsnamespace OPERATOR(pg_catalog.=) nsp.oid)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_ts_template WHERE tmplnamespace OPERATOR(pg_catalog.=) nsp.oid)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_statistic_ext WHERE stxnamespace OPERATOR(pg_catalog.=) nsp.oid)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extnamespace OPERATOR(pg_catalog.=) nsp.oid
+				  AND extname OPERATOR(pg_catalog.<>) 'session')
+	   OR EXISTS (SELECT FROM pg_catalog.pg_default_acl WHERE defaclnamespace OPERATOR(pg_catalog.=) nsp.oid)
+	THEN
+		RAISE EXCEPTION 'schema "session" already exists and is not empty'
+			USING ERRCODE = 'duplicate_schema',
+				  DETAIL = 'The extension creates its functions, views and row type in schema session and does not share it with other objects (or default privileges).',
+				  HINT = advice;
+	END IF;
+	IF pg_catalog.to_regnamespace('session_storage') IS NOT NULL THEN
+		RAISE EXCEPTION 'schema "session_storage" already exists'
+			USING ERRCODE = 'duplicate_schema',
+				  DETAIL = 'The extension creates schema session_storage for its tables and owns all of it.',
+				  HINT = advice;
+	END IF;
+END
+$schema$;
+
+-------------------------------------------------------------------------------
 -- Roles (cluster-wide; created only when missing, never dropped by the
 -- extension because other databases may use them)
 -------------------------------------------------------------------------------
@@ -31,40 +111,7 @@ BEGIN
 END
 $roles$;
 
--------------------------------------------------------------------------------
--- Schemas
---
--- Schema session (fixed by the control file) holds what users see: the
--- functions, the views and the row type.  CREATE EXTENSION creates it, or
--- uses an existing one; it refuses one that already holds objects, which
--- would belong to an application and be mixed with the extension's.
--- The storage tables and their partitions live in session_storage, where
--- nobody but the extension's owner has any right: reporting tools pointed
--- at schema session list only views, and callers reach the tables only
--- through the functions and views.
--------------------------------------------------------------------------------
-
-DO $schema$
-BEGIN
-	IF EXISTS (SELECT FROM pg_catalog.pg_class WHERE relnamespace = 'session'::pg_catalog.regnamespace)
-	   OR EXISTS (SELECT FROM pg_catalog.pg_proc WHERE pronamespace = 'session'::pg_catalog.regnamespace)
-	   OR EXISTS (SELECT FROM pg_catalog.pg_type WHERE typnamespace = 'session'::pg_catalog.regnamespace)
-	   OR EXISTS (SELECT FROM pg_catalog.pg_operator WHERE oprnamespace = 'session'::pg_catalog.regnamespace)
-	   OR EXISTS (SELECT FROM pg_catalog.pg_collation WHERE collnamespace = 'session'::pg_catalog.regnamespace)
-	   OR EXISTS (SELECT FROM pg_catalog.pg_conversion WHERE connamespace = 'session'::pg_catalog.regnamespace)
-	   OR EXISTS (SELECT FROM pg_catalog.pg_opfamily WHERE opfnamespace = 'session'::pg_catalog.regnamespace)
-	   OR EXISTS (SELECT FROM pg_catalog.pg_ts_config WHERE cfgnamespace = 'session'::pg_catalog.regnamespace)
-	   OR EXISTS (SELECT FROM pg_catalog.pg_ts_dict WHERE dictnamespace = 'session'::pg_catalog.regnamespace)
-	   OR EXISTS (SELECT FROM pg_catalog.pg_statistic_ext WHERE stxnamespace = 'session'::pg_catalog.regnamespace)
-	THEN
-		RAISE EXCEPTION 'schema "session" already exists and is not empty'
-			USING ERRCODE = 'duplicate_schema',
-				  DETAIL = 'The extension creates its functions, views and row type in schema session and does not share it with other objects.',
-				  HINT = 'Move the objects out of schema session (or rename the schema), then run CREATE EXTENSION session again.';
-	END IF;
-END
-$schema$;
-
+-- the storage schema (see Schemas above)
 CREATE SCHEMA session_storage;
 
 COMMENT ON SCHEMA session_storage IS
@@ -299,7 +346,7 @@ CREATE FUNCTION session.get_session_info(username_regex text DEFAULT NULL,
 										 project_regex text DEFAULT NULL)
 RETURNS SETOF session.session_info
 AS 'MODULE_PATHNAME', 'session_get_session_info'
-LANGUAGE C STABLE PARALLEL RESTRICTED
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
 ROWS 100;
 
 COMMENT ON FUNCTION session.get_session_info(text, text) IS
@@ -308,7 +355,7 @@ COMMENT ON FUNCTION session.get_session_info(text, text) IS
 CREATE FUNCTION session.get_session_info(session_id bigint)
 RETURNS session.session_info
 AS 'MODULE_PATHNAME', 'session_get_session_info_by_id'
-LANGUAGE C STABLE PARALLEL RESTRICTED;
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION session.get_session_info(bigint) IS
 	'One session by id, open or ended; SE404 when there is no such session';
@@ -406,13 +453,15 @@ COMMENT ON FUNCTION session.purge_history(interval) IS
 -- in shared memory and written by the background worker every
 -- session.heartbeat_flush_interval; these functions overlay the live values
 -- on the stored ones (on a standby or without preloading they return the
--- stored value).  The views call them with the reader's privileges.
+-- stored value).  The views call them with the reader's privileges.  They are
+-- VOLATILE: the buffer changes while a statement runs, so two calls in one
+-- statement may differ (and so may the listings that show their values).
 -------------------------------------------------------------------------------
 
 CREATE FUNCTION session.live_last_comm(session_id bigint, stored timestamptz)
 RETURNS timestamptz
 AS 'MODULE_PATHNAME', 'session_live_last_comm'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION session.live_last_comm(bigint, timestamptz) IS
 	'last_comm of an open session including heartbeats not yet written to its row (stored: the row''s value)';
@@ -420,7 +469,7 @@ COMMENT ON FUNCTION session.live_last_comm(bigint, timestamptz) IS
 CREATE FUNCTION session.live_recent_bytes(session_id bigint, stored bigint)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'session_live_recent_bytes'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION session.live_recent_bytes(bigint, bigint) IS
 	'recent_bytes_sent of an open session including heartbeats not yet written to its row (stored: the row''s value)';
@@ -428,7 +477,7 @@ COMMENT ON FUNCTION session.live_recent_bytes(bigint, bigint) IS
 CREATE FUNCTION session.live_total_bytes(session_id bigint, stored bigint)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'session_live_total_bytes'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION session.live_total_bytes(bigint, bigint) IS
 	'total_bytes_sent of an open session including heartbeats not yet written to its row (stored: the row''s value)';
@@ -515,21 +564,23 @@ COMMENT ON FUNCTION session.backend_contexts() IS
 	'The user context and attached session of every backend that has one (needs shared_preload_libraries = ''session'')';
 
 -- pg_stat_activity hides other roles' backends' details from unprivileged
--- roles, so readers list connections through this function
+-- roles, so readers list connections through this function.  Its body is
+-- parsed once, here (BEGIN ATOMIC): it refers to backend_contexts() by OID
+-- and never looks the name up again as the extension's owner.
 CREATE FUNCTION session.connection_list(OUT pid integer, OUT datname name, OUT usename name,
 										OUT application_name text, OUT client_addr inet,
 										OUT backend_start timestamptz, OUT state text,
 										OUT user_context text, OUT session_id bigint)
 RETURNS SETOF record
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE sql VOLATILE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
+BEGIN ATOMIC
 	SELECT a.pid, a.datname, a.usename, a.application_name, a.client_addr, a.backend_start,
 		   a.state, c.user_context, c.session_id
 	FROM pg_catalog.pg_stat_activity a
-	LEFT JOIN session.backend_contexts() c ON c.pid = a.pid
-	WHERE a.backend_type = 'client backend'
-$$;
+	LEFT JOIN session.backend_contexts() c ON c.pid OPERATOR(pg_catalog.=) a.pid
+	WHERE a.backend_type OPERATOR(pg_catalog.=) 'client backend';
+END;
 
 COMMENT ON FUNCTION session.connection_list() IS
 	'Every client backend with its user context and attached session (the rows of session.connections)';

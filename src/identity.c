@@ -26,7 +26,8 @@
  *	  The identity lookup also checks, once per backend, that the loaded
  *	  library and the installed SQL objects are the same version: a library
  *	  newer than the SQL would otherwise run statements against tables that
- *	  do not exist yet.
+ *	  do not exist yet; and that the schemas the statements name are the
+ *	  extension's own, which no other role can create in (schemas.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -79,7 +80,10 @@ forget_owner(Datum arg, int cacheid, uint32 hashvalue)
 	extension_owner = InvalidOid;
 }
 
-/* Look up the extension's owner and check the installed version. */
+/*
+ * Look up the extension's owner, check the installed version and that the
+ * extension's schemas are its own (schemas.c).
+ */
 static Oid
 lookup_extension_owner(void)
 {
@@ -90,6 +94,8 @@ lookup_extension_owner(void)
 	Datum		datum;
 	bool		isnull;
 	Oid			owner;
+	Oid			extoid;
+	Oid			extnamespace;
 	char	   *version;
 
 	if (!invalidation_registered)
@@ -108,6 +114,8 @@ lookup_extension_owner(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"session\" is not installed in this database")));
 	owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	extoid = ((Form_pg_extension) GETSTRUCT(tup))->oid;
+	extnamespace = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
 	datum = heap_getattr(tup, Anum_pg_extension_extversion, RelationGetDescr(rel), &isnull);
 	version = isnull ? pstrdup("") : TextDatumGetCString(datum);
 	systable_endscan(scan);
@@ -120,6 +128,7 @@ lookup_extension_owner(void)
 						SESSION_VERSION, version),
 				 errhint("Run ALTER EXTENSION session UPDATE to bring the database to version %s.",
 						 SESSION_VERSION)));
+	session_check_schemas(extoid, extnamespace, owner);
 	return owner;
 }
 

@@ -490,7 +490,8 @@ session_end_session(int64 session_id, const char *reason, const char *event,
 
 /*
  * End one session.  An application's close (app_reason) may not give one
- * of the reasons the system sets; an administrator's termination may.
+ * of the reasons the system sets; an administrator's termination may, spelled
+ * as the system spells it.  Neither may give a look-alike (validate.c).
  */
 static Datum
 end_one(FunctionCallInfo fcinfo, const char *default_event, bool clientless_only,
@@ -507,6 +508,8 @@ end_one(FunctionCallInfo fcinfo, const char *default_event, bool clientless_only
 		session_text_arg(fcinfo, 1, "reason", SESSION_MAX_NAME_LEN, true, true);
 	if (app_reason)
 		session_check_close_reason(reason, NULL);
+	else if (!clientless_only)
+		session_check_admin_reason(reason);
 
 	session_spi_connect(&spi);
 	ended = session_end_session(id, text_to_cstring(reason), default_event, clientless_only);

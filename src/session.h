@@ -62,6 +62,7 @@ extern void session_check_page_ids(ArrayType *page_ids);
 extern void session_check_attributes(Datum attributes);
 extern int	session_int8_array_arg(ArrayType *arr, const char *name, Datum **elems);
 extern void session_check_close_reason(text *reason, const char *allowed);
+extern void session_check_admin_reason(text *reason);
 extern void session_not_found(int64 session_id);
 
 /* spi_util.c: prepared statements kept for the life of the backend */
@@ -84,6 +85,9 @@ typedef struct SessionSpi
 extern void session_spi_connect(SessionSpi *st);
 extern void session_check_installed(void);
 extern void session_spi_finish(SessionSpi *st);
+
+/* schemas.c: the extension's schemas are its own */
+extern void session_check_schemas(Oid extoid, Oid extnamespace, Oid owner);
 
 extern SPIPlanPtr session_plan(SessionPlan *sp);
 extern int	session_exec(SessionPlan *sp, Datum *values, const char *nulls,

@@ -9,7 +9,7 @@
 \pset pager off
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(56);
+SELECT plan(60);
 
 -- start from an empty registry (rolled back at the end)
 DELETE FROM session_storage.sessions;
@@ -161,6 +161,52 @@ SELECT is((SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute
 SELECT results_eq('SELECT g::text FROM session.get_session_info(''billy'') g',
 				  'SELECT a::text FROM session.active_sessions a WHERE username = ''billy''',
 				  'a filtered list equals the filtered view');
+
+-- The views read the live heartbeat values through VOLATILE functions; a
+-- filter on username or id still reaches the indexes.  The statements are
+-- those of the listing (src/queries.c), planned generic as a kept plan is
+-- after its first executions, over enough sessions to make a scan costly.
+INSERT INTO session_storage.sessions (uuid, username, authenticated, project, scope, start_time, last_comm)
+SELECT gen_random_uuid(), 'plan_user_' || i, true, 'PlanProject', 'browser', now(), now()
+FROM generate_series(1, 5000) i;
+ANALYZE session_storage.sessions;
+CREATE FUNCTION pg_temp.generic_plan(types text, stmt text, args text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	line text;
+	plan text := '';
+BEGIN
+	SET LOCAL plan_cache_mode = force_generic_plan;
+	EXECUTE format('PREPARE plan_probe(%s) AS %s', types, stmt);
+	FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) EXECUTE plan_probe(' || args || ')' LOOP
+		plan := plan || line || E'\n';
+	END LOOP;
+	DEALLOCATE plan_probe;
+	RESET plan_cache_mode;
+	RETURN plan;
+END
+$$;
+SELECT pg_temp.generic_plan('text, text, text, text',
+	$$SELECT * FROM session.active_sessions WHERE (username COLLATE "C") = $1 AND
+	  ($2::text IS NULL OR (project COLLATE "C") LIKE $2) AND ($3::text IS NULL OR (project COLLATE "C") ~ $3) AND
+	  ($4::text IS NULL OR project ~ $4) ORDER BY start_time, id$$,
+	$$'plan_user_42', NULL, NULL, NULL$$) AS exact_plan \gset
+SELECT ok(:'exact_plan' ~ 'sessions_username_idx' AND :'exact_plan' !~ 'Seq Scan',
+		  'an exact username is listed through the username index');
+SELECT pg_temp.generic_plan('text, text, text, text, text, text, text, text',
+	$$SELECT * FROM session.active_sessions
+	  WHERE (username COLLATE "C") >= $1 AND (username COLLATE "C") < $2 AND
+	  ($3::text IS NULL OR (username COLLATE "C") LIKE $3) AND ($4::text IS NULL OR (username COLLATE "C") ~ $4) AND
+	  ($5::text IS NULL OR username ~ $5) AND
+	  ($6::text IS NULL OR (project COLLATE "C") LIKE $6) AND ($7::text IS NULL OR (project COLLATE "C") ~ $7) AND
+	  ($8::text IS NULL OR project ~ $8) ORDER BY start_time, id$$,
+	$$'plan_user_42', 'plan_user_43', NULL, NULL, NULL, NULL, NULL, NULL$$) AS prefix_plan \gset
+SELECT ok(:'prefix_plan' ~ 'sessions_username_idx' AND :'prefix_plan' !~ 'Seq Scan',
+		  'a literal prefix is listed through the username index');
+SELECT pg_temp.generic_plan('bigint', $$SELECT * FROM session.active_sessions WHERE id = $1$$, '42') AS id_plan \gset
+SELECT ok(:'id_plan' ~ 'sessions_pkey' AND :'id_plan' !~ 'Seq Scan', 'one session by id through the primary key');
+SELECT is((SELECT provolatile::text FROM pg_proc WHERE oid = 'session.live_last_comm(bigint, timestamptz)'::regprocedure),
+		  'v', 'the live values are VOLATILE');
 
 SELECT * FROM finish();
 ROLLBACK;

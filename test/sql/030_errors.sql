@@ -7,7 +7,7 @@
 \pset pager off
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(224);
+SELECT plan(250);
 
 -- start from an empty registry (rolled back at the end)
 DELETE FROM session_storage.sessions;
@@ -174,6 +174,32 @@ SELECT pg_temp.refused(format('SELECT session.close_node_sessions(%L, %L)', 'nod
 SELECT is(session.close_session(:r1, repeat('r', 256)), true, 'close_session accepts a 256-character reason');
 SELECT is(session.terminate_session(:r2, repeat('r', 256)), true, 'terminate_session accepts a 256-character reason');
 SELECT is(session.close_node_sessions('no-such-node', repeat('r', 256)), 0::bigint, 'close_node_sessions accepts a 256-character reason');
+
+-- reasons that read as a reserved one: case, white space at either end and
+-- Unicode format characters (Cf) do not make a reason the caller's own
+SELECT pg_temp.refused(format('SELECT session.close_session(%s, %L)', :open_id, reason), '22023',
+					   'close_session with the look-alike reason ' || label)
+	FROM (VALUES ('Terminated', '''Terminated'''),
+				 ('timeout ', '''timeout '' (trailing space)'),
+				 (' TIMEOUT', ''' TIMEOUT'''),
+				 (U&'terminated\200B', '''terminated'' || U+200B'),
+				 (U&'\FEFFclosed', 'U+FEFF || ''closed'''),
+				 (U&'\00ADevicted', 'U+00AD || ''evicted'''),
+				 (U&'max_\2060lifetime', '''max_'' || U+2060 || ''lifetime'''),
+				 (U&'node_shutdown\00A0\0009', '''node_shutdown'' || no-break space || tab'),
+				 (U&'clo\017Fed', '''clo'' || U+017F (long s) || ''ed''')) AS l(reason, label);
+SELECT throws_like(format('SELECT session.close_session(%s, %L)', :open_id, 'Timeout'),
+				   '%reason "Timeout" reads as the reserved reason "timeout"%', 'the message names the reason it reads as');
+SELECT pg_temp.refused(format('SELECT session.terminate_session(%s, %L)', :open_id, U&'Terminated\200D'), '22023',
+					   'terminate_session with a look-alike of a reserved reason');
+SELECT pg_temp.refused(format('SELECT session.close_node_sessions(%L, %L)', 'node-a', 'Node_Shutdown'), '22023',
+					   'close_node_sessions with a look-alike of its own reason');
+SELECT session.open_session('r3', 'MyProject') AS r3 \gset
+SELECT session.open_session('r4', 'MyProject') AS r4 \gset
+SELECT is(session.close_session(:r3, 'time out'), true, 'a reason with white space inside is the caller''s own');
+SELECT is(session.terminate_session(:r4, 'timeout'), true, 'terminate_session accepts a reserved reason spelled exactly');
+SELECT is((SELECT string_agg(end_reason, ',' ORDER BY id) FROM session.history WHERE id IN (:r3, :r4)),
+		  'time out,timeout', 'both stored as given');
 
 -- page_ids: 1000 entries, each at most 256 characters
 SELECT pg_temp.accepted(format('SELECT session.heartbeat(%s, 0, (SELECT array_agg(%L || i) FROM generate_series(1, 1000) i))', :open_id, 'page'),

@@ -10,7 +10,7 @@
 \pset pager off
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(49);
+SELECT plan(58);
 
 CREATE ROLE r_trust_app NOLOGIN IN ROLE session_app;
 CREATE ROLE r_trust_admin NOLOGIN IN ROLE session_admin;
@@ -166,9 +166,51 @@ CREATE TABLE session.app_data (x integer);
 SELECT throws_ok('CREATE EXTENSION session', '42P06', 'schema "session" already exists and is not empty',
 				 'CREATE EXTENSION refuses a schema session that holds objects');
 DROP TABLE session.app_data;
-SELECT lives_ok('CREATE EXTENSION session', 'an empty schema session is used');
+GRANT CREATE ON SCHEMA session TO r_trust_app;
+SELECT throws_ok('CREATE EXTENSION session', '42P06',
+				 'schema "session" already exists and other roles may create objects in it',
+				 'CREATE EXTENSION refuses a schema session that another role may create in');
+REVOKE CREATE ON SCHEMA session FROM r_trust_app;
+ALTER SCHEMA session OWNER TO r_trust_app;
+SELECT throws_ok('CREATE EXTENSION session', '42P06',
+				 'schema "session" already exists and is owned by role r_trust_app',
+				 'CREATE EXTENSION refuses a schema session that another role owns');
+ALTER SCHEMA session OWNER TO CURRENT_USER;
+CREATE SCHEMA session_storage;
+SELECT throws_ok('CREATE EXTENSION session', '42P06', 'schema "session_storage" already exists',
+				 'CREATE EXTENSION refuses an existing schema session_storage');
+DROP SCHEMA session_storage;
+SELECT lives_ok('CREATE EXTENSION session',
+				'an empty schema session of the installing superuser (what DROP EXTENSION leaves, what pg_restore creates) is used');
 SELECT is((SELECT string_agg(DISTINCT relkind::text, ',') FROM pg_class WHERE relnamespace = 'session'::regnamespace),
 		  'c,v', 'schema session holds views and the row type only');
+
+-------------------------------------------------------------------------------
+-- The library runs nothing unless both schemas are still the extension's own
+-------------------------------------------------------------------------------
+
+SELECT lives_ok($$SELECT session.heartbeat(1)$$, 'the schemas as installed: the library runs');
+SAVEPOINT schemas;
+GRANT CREATE ON SCHEMA session TO r_trust_app;
+SELECT throws_ok($$SELECT session.heartbeat(1)$$, '55000', 'r_trust_app may create objects in schema "session"',
+				 'a right of another role to create in schema session stops the library');
+ROLLBACK TO SAVEPOINT schemas;
+GRANT CREATE ON SCHEMA session_storage TO PUBLIC;
+SELECT throws_ok($$SELECT session.heartbeat(1)$$, '55000', 'PUBLIC may create objects in schema "session_storage"',
+				 'so does one of PUBLIC on session_storage');
+ROLLBACK TO SAVEPOINT schemas;
+ALTER SCHEMA session_storage OWNER TO r_trust_app;
+SELECT throws_ok($$SELECT session.heartbeat(1)$$, '55000',
+				 'schema "session_storage" is not owned by the owner of extension "session"',
+				 'and another owner of session_storage');
+ROLLBACK TO SAVEPOINT schemas;
+ALTER SCHEMA session RENAME TO session_moved;
+CREATE SCHEMA session;
+SELECT throws_ok($$SELECT session_moved.heartbeat(1)$$, '55000',
+				 'schema "session" is not a schema of extension "session"',
+				 'and a schema session that is not the extension''s');
+ROLLBACK TO SAVEPOINT schemas;
+SELECT lives_ok($$SELECT session.heartbeat(1)$$, 'the schemas back as installed: the library runs again');
 
 SELECT * FROM finish();
 ROLLBACK;
