@@ -590,9 +590,9 @@ setup_rls() {
 		q b_rls "VACUUM ANALYZE docs_a, docs_b"
 }
 
-# jobs NAME FUNCTION [ARGS]: the set-up job NAME in every side's cluster (its name
+# setup_jobs NAME FUNCTION [ARGS]: the set-up job NAME in every side's cluster (its name
 # prefixed with the side when there are two)
-jobs() {
+setup_jobs() {
 	local name=$1 side
 	shift
 	for side in $SIDES; do
@@ -604,15 +604,15 @@ jobs() {
 HIST_OK=0
 if has session && wants listing; then
 	HIST_OK=1
-	jobs history setup_history
+	setup_jobs history setup_history
 fi
-has session && wants rls && jobs rls setup_rls
+has session && wants rls && setup_jobs rls setup_rls
 for sys in spring session cps naive raw; do
-	has "$sys" && jobs "$sys" setup_system "$sys"
+	has "$sys" && setup_jobs "$sys" setup_system "$sys"
 done
-has session && wants expire && jobs expire setup_expire
-has session && wants heap && jobs heap setup_heap
-has session && wants hbuf && jobs hbuf setup_hbuf
+has session && wants expire && setup_jobs expire setup_expire
+has session && wants heap && setup_jobs heap setup_heap
+has session && wants hbuf && setup_jobs hbuf setup_hbuf
 jobs_wait || exit 1
 for side in $SIDES; do
 	side_use "$side"
