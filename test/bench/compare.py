@@ -14,7 +14,9 @@ For every figure both runs have, the table shows the baseline's median over the
 rounds, the current tree's, their ratio current / baseline, and the range of the
 per-round ratios: each round ran both within seconds, so a round's ratio compares
 the same minute of a shared machine, and their range is the noise of the comparison.
-A figure worse than the baseline's by more than the tolerance (10%) is marked.
+A figure worse than the baseline's by more than the tolerance (10%) is marked, and so
+is one better by as much; either says so when it lies within the controls' spread (the
+largest factor, up or down, between the two sides of a control row).
 Rows whose pgbench script calls nothing of the extension (raw, naive, Spring Session,
 connect-pg-simple, SELECT 1) run the same code in both clusters: they are the
 controls, and their ratios show how far apart two identical builds measure.
@@ -199,19 +201,29 @@ def render(base, cur, tolerance):
     p("")
     worse = [f for f in figs if not f.control and f.worse_by() is not None and f.worse_by() > tolerance]
     checked = [f for f in figs if not f.control and f.worse_by() is not None]
+    controls = [f for f in figs if f.control and f.ratio()]
+    rs = sorted(f.ratio() for f in controls)
+    # the controls' spread: the largest factor by which two identical builds measured apart
+    band = max(max(r, 1 / r) for r in rs) if rs else None
+
+    def noise(f):
+        r = f.ratio()
+        return band is not None and bool(r) and max(r, 1 / r) <= band
+
     if worse:
+        quiet = sum(1 for f in worse if noise(f))
         p(f"**{len(worse)} of {len(checked)} figures of the extension are worse than {base_ref}'s by "
-          f"more than {tolerance:.0%}:** " + "; ".join(f.label for f in worse) + ".")
+          f"more than {tolerance:.0%}:** " + "; ".join(f.label for f in worse) + "."
+          + (f" {quiet} of them are within the controls' spread." if quiet else ""))
     else:
         p(f"All {len(checked)} figures of the extension are within {tolerance:.0%} of {base_ref}'s "
           f"or better.")
-    controls = [f for f in figs if f.control and f.ratio() is not None]
     if controls:
-        rs = sorted(f.ratio() for f in controls)
         rr = sorted(x for f in controls for x in f.round_ratios())
         p(f"Controls (the rows marked °, whose scripts call nothing of the extension, so both "
           f"clusters run the same code): ratios {rs[0]:.2f} to {rs[-1]:.2f} (median "
-          f"{statistics.median(rs):.2f}), round ratios {rr[0]:.2f} to {rr[-1]:.2f}.")
+          f"{statistics.median(rs):.2f}), round ratios {rr[0]:.2f} to {rr[-1]:.2f}; their spread, "
+          f"the largest factor between two identical builds, is ×{band:.2f}.")
     p("")
     p(f"| figure | | {base_ref} | {cur_ref} | ratio | round ratios | |")
     p("|---|---|---:|---:|---:|---|---|")
@@ -229,6 +241,8 @@ def render(base, cur, tolerance):
         else:
             verdict = ""
         ratio = f.ratio()
+        if verdict and noise(f):
+            verdict += " (within the controls' spread)"
         p(f"| {f.label}{' °' if f.control else ''} | {'↑' if f.higher_better else '↓'} | "
           f"{fmt_fig(f.median(f.base))} | {fmt_fig(f.median(f.cur))} | "
           f"{fmt(ratio, 2)} | {spread} | {verdict} |")
