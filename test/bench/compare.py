@@ -11,9 +11,11 @@ in its baseline_run figure. RUN is the current tree's run (default: the last one
 the file that has a baseline).
 
 For every figure both runs have, the table shows the baseline's median over the
-rounds, the current tree's, their ratio current / baseline, and the range of the
-per-round ratios: each round ran both within seconds, so a round's ratio compares
-the same minute of a shared machine, and their range is the noise of the comparison.
+rounds, the current tree's, their ratio current / baseline, and the paired ratio: the
+median of the rounds' own ratios, with their range. Each round ran both sides within
+seconds, so a round's ratio compares the same minute of a shared machine; their median
+cancels the load's drift between rounds (the ratio of the medians does not), and their
+range is the noise of the comparison. The verdicts go by the paired ratio.
 A figure worse than the baseline's by more than the tolerance (10%) is marked, and so
 is one better by as much; either says so when it lies within the controls' spread (the
 largest factor, up or down, between the two sides of a control row).
@@ -97,10 +99,17 @@ class Figure:
     def round_ratios(self):
         return [self.cur[k] / self.base[k] for k in self.base if k in self.cur and self.base[k]]
 
+    def paired(self):
+        """The median of the rounds' ratios (the ratio of the medians for a single
+        measurement): the two runs of a round are seconds apart, so this cancels the
+        load's drift between rounds, which the ratio of the medians keeps."""
+        rr = self.round_ratios()
+        return statistics.median(rr) if len(rr) > 1 else self.ratio()
+
     def worse_by(self):
         """How much worse than the baseline, a fraction of the baseline's figure (less
-        throughput or more time); negative when better."""
-        r = self.ratio()
+        throughput or more time), by the paired ratio; negative when better."""
+        r = self.paired()
         if r is None:
             return None
         return 1 - r if self.higher_better else r - 1
@@ -196,18 +205,20 @@ def render(base, cur, tolerance):
     p(f"Every timed row ran in both, back to back, in each of {rounds} rounds (the baseline first "
       f"in odd rounds); pgbench -M prepared, {i.get('clients')} clients, {i.get('duration')} s a run "
       f"(latency: {i.get('latency_clients')} client, {i.get('latency_duration')} s). Medians over "
-      f"the rounds; ratio = current ÷ baseline; \"round ratios\" is the range of the ratios of "
-      f"the rounds, the noise of the comparison. ↑: higher is better, ↓: lower is better.")
+      f"the rounds and their ratio current ÷ baseline; the paired ratio is the median of the "
+      f"rounds' own ratios (each round ran both sides within seconds, so it cancels the load's "
+      f"drift between rounds), with their range, the noise of the comparison; the verdicts "
+      f"go by it. ↑: higher is better, ↓: lower is better.")
     p("")
     worse = [f for f in figs if not f.control and f.worse_by() is not None and f.worse_by() > tolerance]
     checked = [f for f in figs if not f.control and f.worse_by() is not None]
-    controls = [f for f in figs if f.control and f.ratio()]
-    rs = sorted(f.ratio() for f in controls)
+    controls = [f for f in figs if f.control and f.paired()]
+    rs = sorted(f.paired() for f in controls)
     # the controls' spread: the largest factor by which two identical builds measured apart
     band = max(max(r, 1 / r) for r in rs) if rs else None
 
     def noise(f):
-        r = f.ratio()
+        r = f.paired()
         return band is not None and bool(r) and max(r, 1 / r) <= band
 
     if worse:
@@ -221,15 +232,15 @@ def render(base, cur, tolerance):
     if controls:
         rr = sorted(x for f in controls for x in f.round_ratios())
         p(f"Controls (the rows marked °, whose scripts call nothing of the extension, so both "
-          f"clusters run the same code): ratios {rs[0]:.2f} to {rs[-1]:.2f} (median "
-          f"{statistics.median(rs):.2f}), round ratios {rr[0]:.2f} to {rr[-1]:.2f}; their spread, "
-          f"the largest factor between two identical builds, is ×{band:.2f}.")
+          f"clusters run the same code): paired ratios {rs[0]:.2f} to {rs[-1]:.2f}, single "
+          f"rounds {rr[0]:.2f} to {rr[-1]:.2f}; their spread, the largest factor between two "
+          f"identical builds, is ×{band:.2f}.")
     p("")
-    p(f"| figure | | {base_ref} | {cur_ref} | ratio | round ratios | |")
+    p(f"| figure | | {base_ref} | {cur_ref} | ratio of medians | paired ratio (rounds' range) | |")
     p("|---|---|---:|---:|---:|---|---|")
     for f in figs:
         rr = f.round_ratios()
-        spread = (f"{min(rr):.2f} – {max(rr):.2f}" if len(rr) > 1
+        spread = (f"{f.paired():.2f} ({min(rr):.2f} – {max(rr):.2f})" if len(rr) > 1
                   else "one run" if rr else "n/a")
         w = f.worse_by()
         if w is None or f.control:
