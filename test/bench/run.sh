@@ -71,8 +71,8 @@
 # first in odd rounds and second in even ones. Each cluster's figures are a run of their
 # own in results.tsv (the baseline's run id ends in -baseline and comes first, so
 # report.py still renders the current tree's run), and test/bench/compare.py renders
-# the side-by-side table: medians of both, their ratio, the range of the per-round
-# ratios, and the figures worse than 10% marked (results/comparison.md).
+# the side-by-side table: medians of both, their ratio, the median and range of the
+# rounds' own ratios, and the figures worse than 10% marked (results/comparison.md).
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
