@@ -49,10 +49,30 @@
 #   BENCH_PORT               port of the cluster (default: the first free one from 5432)
 #   BENCH_KEEP=1             keep the working directory (logs) in /tmp
 #   BENCH_BUILD=0            as root, do not run make / make install first
+#   BENCH_BASELINE           a git ref (a tag such as v0.2.0, a branch, a commit): run
+#                            every selected row for that version too, side by side; see
+#                            "Side by side" below
+#   BENCH_BASELINE_PORT      port of the baseline's cluster (default: BENCH_PORT + 1 when
+#                            BENCH_PORT is set, else the first free one)
 # Benchmarks report; they never fail. The exit status is non-zero only when the
 # harness itself breaks (no cluster, a set-up step failing). As root, it builds and
 # installs the extension first (BENCH_BUILD=0: not) and runs as postgres in a copy
 # of the tree.
+#
+# Side by side (BENCH_BASELINE=REF): the machine's load moves from minute to minute, so
+# two versions are compared only within one run. The ref's committed tree (git archive)
+# is built with the same PG_CONFIG and installed into a private directory, never into
+# PostgreSQL's; it gets a second throwaway cluster whose extension_destdir (Debian's
+# setting, which pg_virtualenv -p uses the same way) and dynamic_library_path point at
+# that directory, so the baseline's cluster loads the baseline's session.so, control file
+# and scripts while the current tree's cluster loads the installed ones; both run at once,
+# with the same options. Every set-up step and workload runs in both clusters, the same
+# scripts of the current tree; each timed row runs in both, back to back, the baseline
+# first in odd rounds and second in even ones. Each cluster's figures are a run of their
+# own in results.tsv (the baseline's run id ends in -baseline and comes first, so
+# report.py still renders the current tree's run), and test/bench/compare.py renders
+# the side-by-side table: medians of both, their ratio, the median and range of the
+# rounds' own ratios, and the figures worse than 10% marked (results/comparison.md).
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -92,10 +112,44 @@ WORKLOADS=${BENCH_WORKLOADS:-all}
 [ "$WORKLOADS" = all ] && WORKLOADS="listing batch lifecycle heap expire rls hbuf"
 HBUF_WAL=${BENCH_HBUF_WAL:-$(q_or 2000000 200000)}
 [ -z "${BENCH_PORT:-}" ] || export SESSION_TEST_PORT=$BENCH_PORT
+BASELINE=${BENCH_BASELINE:-}
+BASELINE_PORT=${BENCH_BASELINE_PORT:-}
+[ -n "$BASELINE_PORT" ] || [ -z "${BENCH_PORT:-}" ] || BASELINE_PORT=$((BENCH_PORT + 1))
 LOAD_CHUNK=250000
 NBLOCKS=$((OPEN / BATCH))
 [ "$THREADS" -gt "$CLIENTS" ] && THREADS=$CLIENTS
 
+
+# ---------------------------------------------------------------------------
+# Between the clusters (BENCH_BASELINE): run by pg_virtualenv in the baseline's
+# cluster, this notes that cluster's port and runs the rest of the command line,
+# which makes the current tree's cluster and runs the benchmark in it
+# ---------------------------------------------------------------------------
+if [ "${1:-}" = --in-baseline-cluster ]; then
+	shift
+	export BENCH_BASELINE_PGPORT=$PGPORT
+	clean_pg_env
+	exec "$@"
+fi
+
+# build_baseline DIR: the committed tree of BASELINE (git archive) built in DIR/src
+# and installed under DIR/destdir, readable by the server
+build_baseline() {
+	local dir=$1 rev
+	if ! rev=$(git -C "$ROOT" rev-parse --verify --quiet "$BASELINE^{commit}"); then
+		echo "bench: BENCH_BASELINE=$BASELINE is not a commit of the repository at $ROOT"
+		return 1
+	fi
+	BENCH_BASELINE_REV=$(git -C "$ROOT" describe --tags --always "$rev")
+	mkdir -p "$dir/src" || return 1
+	if ! { git -C "$ROOT" archive "$rev" | tar -x -C "$dir/src" &&
+		(cd "$dir/src" && pgxs_make -s && pgxs_make -s install DESTDIR="$dir/destdir"); } >"$dir/build.log" 2>&1; then
+		tail -n 30 "$dir/build.log"
+		echo "bench: $BASELINE did not build"
+		return 1
+	fi
+	chmod -R a+rX "$dir"
+}
 
 # ---------------------------------------------------------------------------
 # Outside the cluster: build and install (as root), make the cluster, run the rest
@@ -109,8 +163,27 @@ if [ "${1:-}" != --in-cluster ]; then
 		if ! (cd "$ROOT" && pgxs_make -s && pgxs_make -s install) >"$out/build.log" 2>&1; then
 			tail -n 30 "$out/build.log"
 			echo "bench: the extension did not build; the session rows are skipped"
+			[ -z "$BASELINE" ] || exit 1
 		fi
-		chown postgres: "$out"
+	fi
+	[ "$(id -u)" -ne 0 ] || chown postgres: "$out"
+	base=
+	if [ -n "$BASELINE" ]; then
+		# the baseline's cluster finds its files through Debian's extension_destdir
+		if ! grep -q extension_destdir "$("$PG_CONFIG" --sharedir)/postgresql.conf.sample"; then
+			echo "bench: BENCH_BASELINE needs a PostgreSQL with Debian's extension_destdir setting"
+			echo "bench: (the packages of Debian and apt.postgresql.org have it)"
+			exit 1
+		fi
+		if [ ! -f "$("$PG_CONFIG" --pkglibdir)/session.so" ]; then
+			echo "bench: BENCH_BASELINE compares with the installed extension, and it is not installed"
+			exit 1
+		fi
+		base=$(mktemp -d /tmp/session-bench-baseline.XXXXXX) || exit 1
+		say "build the baseline, $BASELINE, in $base"
+		build_baseline "$base" || exit 1
+		BENCH_CURRENT_REV=$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo "the working tree")
+		BENCH_BASELINE_DESTDIR=$base/destdir
 	fi
 	conf=(-o "fsync=on" -o "synchronous_commit=$SYNC_COMMIT" -o "shared_buffers=1GB"
 		-o "maintenance_work_mem=256MB" -o "max_wal_size=8GB" -o "min_wal_size=1GB"
@@ -128,16 +201,36 @@ if [ "${1:-}" != --in-cluster ]; then
 	if [ -z "${BENCH_COMMAND:-}" ]; then
 		BENCH_COMMAND="make bench"
 		for name in $(compgen -v BENCH_ | sort); do
-			case $name in BENCH_COMMAND | BENCH_KEEP | BENCH_BUILD | BENCH_MACHINE) continue ;; esac
+			case $name in
+				BENCH_COMMAND | BENCH_KEEP | BENCH_BUILD | BENCH_MACHINE | BENCH_*_REV | BENCH_BASELINE_DESTDIR) continue ;;
+			esac
 			BENCH_COMMAND+=" $name=${!name}"
 		done
 	fi
 	export BENCH_COMMAND
 	clean_pg_env
 	WORK=$(tree_for_postgres "$ROOT") || exit 1
-	(cd "$WORK" && BENCH_OUT=$out as_postgres "${VIRTUALENV[@]}" "${conf[@]}" bash test/bench/run.sh --in-cluster)
+	if [ -n "$BASELINE" ]; then
+		# the baseline's cluster (its port: BASELINE_PORT), in which --in-baseline-cluster
+		# makes the current tree's (its port: BENCH_PORT)
+		base_conf=("${conf[@]}" -o "shared_preload_libraries=session"
+			-o "extension_destdir=$BENCH_BASELINE_DESTDIR"
+			-o "dynamic_library_path=$BENCH_BASELINE_DESTDIR$("$PG_CONFIG" --pkglibdir):\$libdir")
+		export BENCH_BASELINE_REV BENCH_CURRENT_REV BENCH_BASELINE_DESTDIR
+		(cd "$WORK" && BENCH_OUT=$out PGPORT=$BASELINE_PORT as_postgres "${VIRTUALENV[@]}" "${base_conf[@]}" \
+			bash test/bench/run.sh --in-baseline-cluster \
+			"${VIRTUALENV[@]}" "${conf[@]}" bash test/bench/run.sh --in-cluster)
+	else
+		(cd "$WORK" && BENCH_OUT=$out as_postgres "${VIRTUALENV[@]}" "${conf[@]}" bash test/bench/run.sh --in-cluster)
+	fi
 	rc=$?
 	drop_tree_for_postgres "$ROOT" "$WORK"
+	# the baseline's run first: report.py renders the last run of the file
+	if [ -n "$BASELINE" ] && [ -s "$out/results.tsv" ] && [ -s "$out/results-baseline.tsv" ]; then
+		mkdir -p "$RESULTS_DIR"
+		[ -s "$RESULTS_DIR/results.tsv" ] || head -n 1 "$out/results-baseline.tsv" >"$RESULTS_DIR/results.tsv"
+		tail -n +2 "$out/results-baseline.tsv" >>"$RESULTS_DIR/results.tsv"
+	fi
 	if [ -s "$out/results.tsv" ]; then
 		mkdir -p "$RESULTS_DIR"
 		[ -s "$RESULTS_DIR/results.tsv" ] || head -n 1 "$out/results.tsv" >"$RESULTS_DIR/results.tsv"
@@ -149,24 +242,64 @@ if [ "${1:-}" != --in-cluster ]; then
 		else
 			rc=1
 		fi
+		if [ -n "$BASELINE" ]; then
+			say "bench: side by side with $BASELINE (test/bench/compare.py)"
+			if /usr/bin/python3 "$HERE/compare.py" "$RESULTS_DIR/results.tsv" >"$RESULTS_DIR/comparison.md"; then
+				cat "$RESULTS_DIR/comparison.md"
+				echo "bench: the side-by-side table in test/bench/results/comparison.md"
+			else
+				rc=1
+			fi
+		fi
 	fi
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $out"; else rm -rf "$out"; fi
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "bench: kept $out${base:+ and $base}"
+	else
+		rm -rf "$out" ${base:+"$base"}
+	fi
 	exit "$rc"
 fi
 
 # ---------------------------------------------------------------------------
 # In the cluster (as its owner): pgbench over the Unix socket
 # ---------------------------------------------------------------------------
-PGHOST=$(psql -X -A -t -d postgres -c "SELECT split_part(current_setting('unix_socket_directories'), ',', 1)") || exit 1
-export PGHOST
 WORK=$(mktemp -d /tmp/session-bench.XXXXXX)
-LOGS=$WORK/logs
-mkdir -p "$LOGS"
 START_TS=$(date +%s)
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
 RUN=$(date -u +%Y%m%dT%H%M%SZ)
-RESULTS=${BENCH_OUT:?}/results.tsv
-printf 'run\ttable\trow\tround\tmetric\tvalue\n' >"$RESULTS"
+# The sides: current, the cluster pg_virtualenv made for this script, and with
+# BENCH_BASELINE the baseline's cluster first (BENCH_BASELINE_PGPORT). Each has its own
+# port, run id, results file and logs; side_use SIDE points everything below at one
+# (PGPORT, PGHOST, RUN, RESULTS, LOGS, DATABASES).
+SIDES=current
+declare -A PORT_OF=([current]=$PGPORT) RUN_OF=([current]=$RUN) LOGS_OF=([current]=$WORK/logs)
+declare -A RESULTS_OF=([current]=${BENCH_OUT:?}/results.tsv) HOST_OF=() DBS_OF=()
+if [ -n "${BENCH_BASELINE_PGPORT:-}" ]; then
+	SIDES="baseline current"
+	PORT_OF[baseline]=$BENCH_BASELINE_PGPORT
+	RUN_OF[baseline]=$RUN-baseline
+	LOGS_OF[baseline]=$WORK/logs-baseline
+	RESULTS_OF[baseline]=$BENCH_OUT/results-baseline.tsv
+fi
+for side in $SIDES; do
+	HOST_OF[$side]=$(PGPORT=${PORT_OF[$side]} psql -X -A -t -d postgres \
+		-c "SELECT split_part(current_setting('unix_socket_directories'), ',', 1)") || exit 1
+	mkdir -p "${LOGS_OF[$side]}"
+	printf 'run\ttable\trow\tround\tmetric\tvalue\n' >"${RESULTS_OF[$side]}"
+done
+SIDE_TAG=
+side_use() {
+	SIDE=$1
+	export PGPORT=${PORT_OF[$1]} PGHOST=${HOST_OF[$1]}
+	RUN=${RUN_OF[$1]} RESULTS=${RESULTS_OF[$1]} LOGS=${LOGS_OF[$1]} DATABASES=${DBS_OF[$1]:-}
+	# the side in the progress lines, when there are two
+	[ "$SIDES" = current ] || SIDE_TAG=" ($1)"
+}
+# sides_of_round R: the sides in the order of round R (the baseline first in odd rounds)
+sides_of_round() {
+	if (($1 % 2)); then echo "$SIDES"; else echo "$SIDES" | tr ' ' '\n' | tac | tr '\n' ' '; fi
+}
+side_use current
 
 # res TABLE ROW ROUND METRIC VALUE: one line of the results file
 res() {
@@ -210,6 +343,7 @@ qf() {
 # A small job queue for the set-up: at most 2 jobs (the 2 cores) at a time.
 JOBS_MAX=2
 JOB_FAIL=$WORK/failed-jobs
+JOB_LOGS=$WORK/logs
 : >"$JOB_FAIL"
 job() {
 	local name=$1
@@ -220,10 +354,10 @@ job() {
 	(
 		local t0=$SECONDS
 		# in a subshell of its own, so that an exit (set -u) counts as a failure too
-		if ! ("$@") >"$LOGS/job-$name.log" 2>&1; then
+		if ! ("$@") >"$JOB_LOGS/job-$name.log" 2>&1; then
 			echo "$name" >>"$JOB_FAIL"
 		fi
-		echo "$name $((SECONDS - t0))" >>"$LOGS/job-times"
+		echo "$name $((SECONDS - t0))" >>"$JOB_LOGS/job-times"
 	) &
 }
 jobs_wait() {
@@ -232,7 +366,7 @@ jobs_wait() {
 		local name
 		while read -r name; do
 			harness_error "set-up job $name failed:"
-			tail -n 15 "$LOGS/job-$name.log" >&2
+			tail -n 15 "$JOB_LOGS/job-$name.log" >&2
 		done <"$JOB_FAIL"
 		: >"$JOB_FAIL"
 		return 1
@@ -306,6 +440,32 @@ if [ "$HAVE_SESSION" = 1 ]; then
 	SYSTEMS="session $SYSTEMS"
 else
 	note "the session extension is not installed; its rows are skipped"
+fi
+# session_library: the session.so the server of this side preloaded (the checkpointer
+# maps what the postmaster loaded)
+session_library() {
+	local pid
+	pid=$(q postgres "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
+	awk '$6 ~ /\/session\.so$/ {print $6; exit}' "/proc/$pid/maps" 2>/dev/null
+}
+# Side by side: each cluster must run its own build, the baseline's from its directory
+if [ "$SIDES" != current ]; then
+	[ "$HAVE_SESSION" = 1 ] || {
+		harness_error "the session extension is not preloaded in the current tree's cluster"
+		exit 1
+	}
+	declare -A LIBRARY_OF=()
+	for side in $SIDES; do
+		side_use "$side"
+		LIBRARY_OF[$side]=$(session_library)
+		note "$side: ${LIBRARY_OF[$side]:-no session.so} on port $PGPORT"
+	done
+	side_use current
+	if [[ ${LIBRARY_OF[baseline]} != "${BENCH_BASELINE_DESTDIR:?}"/* ]] ||
+		[[ ${LIBRARY_OF[current]} == "$BENCH_BASELINE_DESTDIR"/* ]] || [ -z "${LIBRARY_OF[current]}" ]; then
+		harness_error "the clusters do not run one build each (baseline: ${LIBRARY_OF[baseline]:-none}, current: ${LIBRARY_OF[current]:-none})"
+		exit 1
+	fi
 fi
 has() { [[ " $SYSTEMS " == *" $1 "* ]]; }
 # the database of each system
@@ -430,27 +590,42 @@ setup_rls() {
 		q b_rls "VACUUM ANALYZE docs_a, docs_b"
 }
 
+# setup_jobs NAME FUNCTION [ARGS]: the set-up job NAME in every side's cluster (its name
+# prefixed with the side when there are two)
+setup_jobs() {
+	local name=$1 side
+	shift
+	for side in $SIDES; do
+		side_use "$side"
+		if [ "$SIDES" = current ]; then job "$name" "$@"; else job "$side-$name" "$@"; fi
+	done
+	side_use current
+}
 HIST_OK=0
 if has session && wants listing; then
 	HIST_OK=1
-	job history setup_history
+	setup_jobs history setup_history
 fi
-has session && wants rls && job rls setup_rls
+has session && wants rls && setup_jobs rls setup_rls
 for sys in spring session cps naive raw; do
-	has "$sys" && job "$sys" setup_system "$sys"
+	has "$sys" && setup_jobs "$sys" setup_system "$sys"
 done
-has session && wants expire && job expire setup_expire
-has session && wants heap && job heap setup_heap
-has session && wants hbuf && job hbuf setup_hbuf
+has session && wants expire && setup_jobs expire setup_expire
+has session && wants heap && setup_jobs heap setup_heap
+has session && wants hbuf && setup_jobs hbuf setup_hbuf
 jobs_wait || exit 1
-[ "$HIST_OK" = 1 ] &&
-	note "history: $(q b_session_hist "SELECT count(*) FROM session_storage.ended_sessions") ended sessions, $(q b_session_hist "SELECT count(*) FROM session_storage.ended_sessions_default") of them in the default partition"
-# a checkpoint now rather than during the workloads (quick runs write too little
-# WAL to reach one)
-[ "$QUICK" = 1 ] || q postgres "CHECKPOINT" >/dev/null
+for side in $SIDES; do
+	side_use "$side"
+	[ "$HIST_OK" = 1 ] &&
+		note "history$SIDE_TAG: $(q b_session_hist "SELECT count(*) FROM session_storage.ended_sessions") ended sessions, $(q b_session_hist "SELECT count(*) FROM session_storage.ended_sessions_default") of them in the default partition"
+	# a checkpoint now rather than during the workloads (quick runs write too little
+	# WAL to reach one)
+	[ "$QUICK" = 1 ] || q postgres "CHECKPOINT" >/dev/null
+	DBS_OF[$side]=" $(q postgres "SELECT string_agg(datname, ' ') FROM pg_database") "
+done
+side_use current
 SETUP_SECONDS=$(elapsed)
 note "set-up done"
-DATABASES=" $(q postgres "SELECT string_agg(datname, ' ') FROM pg_database") "
 
 # ---------------------------------------------------------------------------
 # The rows of workloads.tsv, table by table (tables.tsv), round after round
@@ -465,43 +640,55 @@ mapfile -t ROWS < <(grep -v '^#' "$HERE/workloads.tsv" | grep .)
 
 # run_table TABLE ROUND: every present row of TABLE, once
 run_table() {
-	local want=$1 round=$2 line table row db script flags listener=
+	local want=$1 round=$2 line table row db script flags side
 	for line in "${ROWS[@]}"; do
 		IFS=$'\t' read -r table row db script flags _ <<<"$line"
 		[ "$table" = "$want" ] || continue
-		[[ $DATABASES == *" $db "* ]] || continue
 		[[ ,$flags, == *,extra,* ]] && [ "$EXTRAS" != 1 ] && continue
-		local pgoptions=${PGOPTIONS:-}
-		[[ ,$flags, == *,generic,* ]] && pgoptions+=" -c plan_cache_mode=force_generic_plan"
-		[[ ,$flags, == *,nonotify,* ]] && pgoptions+=" -c session.notify=off"
-		if [[ ,$flags, == *,hbload,* ]]; then
-			# CLIENTS clients heartbeating the active sessions of b_hbuf meanwhile
-			pgbench -n -M prepared -c "$CLIENTS" -j "$THREADS" -T $((LAT_DURATION + 2)) \
-				-D afirst=$((EXPIRE_IDLE + 1)) -D alast=$((EXPIRE_IDLE + EXPIRE_ACTIVE)) \
-				-f "$HERE/pgbench/hbuf_single_session.sql" b_hbuf >"$LOGS/hbload-$round.out" 2>&1 &
-			listener=$!
-			sleep 1
-		fi
-		if [[ ,$flags, == *,listen,* ]]; then
-			# an application node listening to the events (and reading them, five
-			# times a second): session then queues a NOTIFY per open and close
-			(while sleep 0.2; do echo "SELECT 1;"; done) |
-				psql -X -q -d "$db" -c "LISTEN session_events" -f - >/dev/null 2>&1 &
-			listener=$!
-			sleep 0.5
-		fi
-		if [ "${KIND[$table]}" = latency ]; then
-			PGOPTIONS=$pgoptions LATLOG=1 \
-				pgb "$table" "$row" "$round" "$db" "$script" "$LAT_CLIENTS" "$LAT_DURATION"
-		else
-			PGOPTIONS=$pgoptions pgb "$table" "$row" "$round" "$db" "$script" "$CLIENTS" "$DURATION"
-		fi
-		if [ -n "${listener:-}" ]; then
-			kill "$listener" 2>/dev/null
-			wait "$listener" 2>/dev/null
-			listener=
-		fi
+		# side by side: the row in both clusters, one after the other
+		for side in $(sides_of_round "$round"); do
+			side_use "$side"
+			run_row
+		done
 	done
+	side_use current
+}
+
+# run_row: the row of run_table (its variables table, row, round, db, script, flags)
+# in the cluster of the current side, once
+run_row() {
+	local listener=
+	[[ $DATABASES == *" $db "* ]] || return 0
+	local pgoptions=${PGOPTIONS:-}
+	[[ ,$flags, == *,generic,* ]] && pgoptions+=" -c plan_cache_mode=force_generic_plan"
+	[[ ,$flags, == *,nonotify,* ]] && pgoptions+=" -c session.notify=off"
+	if [[ ,$flags, == *,hbload,* ]]; then
+		# CLIENTS clients heartbeating the active sessions of b_hbuf meanwhile
+		pgbench -n -M prepared -c "$CLIENTS" -j "$THREADS" -T $((LAT_DURATION + 2)) \
+			-D afirst=$((EXPIRE_IDLE + 1)) -D alast=$((EXPIRE_IDLE + EXPIRE_ACTIVE)) \
+			-f "$HERE/pgbench/hbuf_single_session.sql" b_hbuf >"$LOGS/hbload-$round.out" 2>&1 &
+		listener=$!
+		sleep 1
+	fi
+	if [[ ,$flags, == *,listen,* ]]; then
+		# an application node listening to the events (and reading them, five
+		# times a second): session then queues a NOTIFY per open and close
+		(while sleep 0.2; do echo "SELECT 1;"; done) |
+			psql -X -q -d "$db" -c "LISTEN session_events" -f - >/dev/null 2>&1 &
+		listener=$!
+		sleep 0.5
+	fi
+	if [ "${KIND[$table]}" = latency ]; then
+		PGOPTIONS=$pgoptions LATLOG=1 \
+			pgb "$table" "$row" "$round" "$db" "$script" "$LAT_CLIENTS" "$LAT_DURATION"
+	else
+		PGOPTIONS=$pgoptions pgb "$table" "$row" "$round" "$db" "$script" "$CLIENTS" "$DURATION"
+	fi
+	if [ -n "${listener:-}" ]; then
+		kill "$listener" 2>/dev/null
+		wait "$listener" 2>/dev/null
+		listener=
+	fi
 }
 
 # run_workload NAME: the tables of NAME (tables.tsv), ROUNDS rounds
@@ -532,7 +719,7 @@ heap_sizes() {
 # heap size before / after HEAP_HEARTBEATS single heartbeats on HEAP_SESSIONS sessions
 wl_heap() {
 	has session || return 0
-	say "bench: heap growth ($HEAP_HEARTBEATS heartbeats on $HEAP_SESSIONS sessions)"
+	say "bench$SIDE_TAG: heap growth ($HEAP_HEARTBEATS heartbeats on $HEAP_SESSIONS sessions)"
 	local per=$(((HEAP_HEARTBEATS + CLIENTS - 1) / CLIENTS)) t0 t1
 	heap_sizes before
 	t0=$(date +%s.%N)
@@ -612,7 +799,7 @@ expire_run() {
 
 wl_expire() {
 	has session || return 0
-	say "bench: expiry of $EXPIRE_IDLE idle sessions under heartbeats"
+	say "bench$SIDE_TAG: expiry of $EXPIRE_IDLE idle sessions under heartbeats"
 	expire_run b_expire "$EXPIRE_RATE" session
 	if [ "$EXTRAS" = 1 ] && [ "$EXPIRE_RATE" -gt 0 ]; then
 		expire_run b_expire_max 0 session_max
@@ -622,7 +809,7 @@ wl_expire() {
 # get_user_context() in an RLS policy vs a constant, as a non-superuser
 wl_rls() {
 	has session || return 0
-	say "bench: RLS policy with get_user_context() vs a constant ($RLS_ROWS rows)"
+	say "bench$SIDE_TAG: RLS policy with get_user_context() vs a constant ($RLS_ROWS rows)"
 	local i script=$WORK/rls.sql
 	{
 		echo "SELECT session.set_user_context('user42');"
@@ -676,7 +863,7 @@ wal_per() {
 # while CLIENTS clients heartbeat the active ones at full speed
 wl_hbuf() {
 	has session || return 0
-	say "bench: heartbeat buffer, WAL and expiry"
+	say "bench$SIDE_TAG: heartbeat buffer, WAL and expiry"
 	wal_per session b_hbuf hbuf_single_session.sql
 	has raw && wal_per raw b_raw hbuf_single_raw.sql
 	PGOPTIONS="-c session.idle_timeout=30min" expire_run b_hbuf 0 hbuf
@@ -684,11 +871,13 @@ wl_hbuf() {
 	# too, and the sessions they closed (higher ids) are not expiry's
 	res expire hbuf 1 active_ended "$(q b_hbuf "SELECT count(*) FROM session_storage.ended_sessions
 		WHERE id BETWEEN $((EXPIRE_IDLE + 1)) AND $((EXPIRE_IDLE + EXPIRE_ACTIVE))")"
-	q b_hbuf "SELECT flushes, flushed_rows, table_path_heartbeats FROM session.heartbeat_buffer_status()" |
-		while IFS='|' read -r f r t; do
-			res hbuf_status session 1 flushes "$f"
-			res hbuf_status session 1 flushed_rows "$r"
-			res hbuf_status session 1 table_path_heartbeats "$t"
+	# the buffer's counters, those of them this version's heartbeat_buffer_status() has
+	# (its columns differ between versions, and a side-by-side run reads two)
+	q b_hbuf "SELECT m, s ->> m FROM (SELECT to_jsonb(b) AS s FROM session.heartbeat_buffer_status() b) x,
+			unnest('{flushes,flushed_rows,table_path_heartbeats}'::text[]) WITH ORDINALITY AS u(m, i)
+		WHERE s ? m ORDER BY i" |
+		while IFS='|' read -r metric value; do
+			res hbuf_status session 1 "$metric" "$value"
 		done
 }
 
@@ -697,7 +886,11 @@ for w in $WORKLOADS; do
 	ran=0
 	run_workload "$w" && ran=1
 	if declare -F "wl_$w" >/dev/null; then
-		"wl_$w"
+		for side in $SIDES; do
+			side_use "$side"
+			"wl_$w"
+		done
+		side_use current
 	elif [ "$ran" = 0 ]; then
 		harness_error "no workload $w"
 	fi
@@ -707,41 +900,67 @@ done
 if wants listing; then
 	db=b_naive from="naive.sessions WHERE end_time IS NULL AND"
 	has session && db=b_session from="session_storage.sessions WHERE"
-	res unanchored - 0 rows "$(q "$db" "SELECT count(*) / 90.0 FROM $from username ~ '[1-9][0-9]\$'")"
-	res prefix - 0 rows "$(q "$db" "SELECT count(*) / 90.0 FROM $from username ~ '^user[1-9][0-9]'")"
+	for side in $SIDES; do
+		side_use "$side"
+		res unanchored - 0 rows "$(q "$db" "SELECT count(*) / 90.0 FROM $from username ~ '[1-9][0-9]\$'")"
+		res prefix - 0 rows "$(q "$db" "SELECT count(*) / 90.0 FROM $from username ~ '^user[1-9][0-9]'")"
+	done
+	side_use current
 fi
 
-# The figures of the run, for the report's header
+# The figures of the run, for the report's header (with two sides, each side's run
+# has them all)
 info() { res run - 0 "$1" "$2"; }
-info command "$BENCH_COMMAND"
-info date "$(date -u '+%Y-%m-%d %H:%M UTC')"
-info server_version "$(q postgres "SELECT current_setting('server_version')")"
-info cores "$(nproc)"
-info cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
-info machine "${BENCH_MACHINE:-}"
-info load_start "${LOAD_START:-?}"
-info locale "$LOCALE"
-info fsync "$(q postgres "SHOW fsync")"
-info synchronous_commit "$(q postgres "SHOW synchronous_commit")"
-info clients "$CLIENTS"
-info threads "$THREADS"
-info latency_clients "$LAT_CLIENTS"
-info rounds "$ROUNDS"
-info duration "$DURATION"
-info latency_duration "$LAT_DURATION"
-info open "$OPEN"
-info users "$USERS"
-info history "$HISTORY"
-info batch "$BATCH"
-info heap_sessions "$HEAP_SESSIONS"
-info heap_heartbeats "$HEAP_HEARTBEATS"
-info expire_idle "$EXPIRE_IDLE"
-info expire_active "$EXPIRE_ACTIVE"
-info expire_rate "$EXPIRE_RATE"
-info rls_rows "$RLS_ROWS"
-info extras "$EXTRAS"
-info have_session "$HAVE_SESSION"
-info setup_seconds "$SETUP_SECONDS"
-info total_seconds "$(elapsed)"
-info harness_errors "$HARNESS_ERRORS"
+run_info() {
+	if [ "$SIDES" != current ]; then
+		# which build this side's run measured, and the run it is compared with
+		info side "$SIDE"
+		info baseline "$BENCH_BASELINE"
+		info baseline_run "${RUN_OF[baseline]}"
+		info current_run "${RUN_OF[current]}"
+		if [ "$SIDE" = baseline ]; then
+			info ref "${BENCH_BASELINE_REV:-$BENCH_BASELINE}"
+		else
+			info ref "${BENCH_CURRENT_REV:-}"
+		fi
+		info library "${LIBRARY_OF[$SIDE]}"
+		info extension_version "$(q postgres "SELECT default_version FROM pg_available_extensions WHERE name = 'session'")"
+	fi
+	info command "$BENCH_COMMAND"
+	info date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+	info server_version "$(q postgres "SELECT current_setting('server_version')")"
+	info cores "$(nproc)"
+	info cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+	info machine "${BENCH_MACHINE:-}"
+	info load_start "${LOAD_START:-?}"
+	info locale "$LOCALE"
+	info fsync "$(q postgres "SHOW fsync")"
+	info synchronous_commit "$(q postgres "SHOW synchronous_commit")"
+	info clients "$CLIENTS"
+	info threads "$THREADS"
+	info latency_clients "$LAT_CLIENTS"
+	info rounds "$ROUNDS"
+	info duration "$DURATION"
+	info latency_duration "$LAT_DURATION"
+	info open "$OPEN"
+	info users "$USERS"
+	info history "$HISTORY"
+	info batch "$BATCH"
+	info heap_sessions "$HEAP_SESSIONS"
+	info heap_heartbeats "$HEAP_HEARTBEATS"
+	info expire_idle "$EXPIRE_IDLE"
+	info expire_active "$EXPIRE_ACTIVE"
+	info expire_rate "$EXPIRE_RATE"
+	info rls_rows "$RLS_ROWS"
+	info extras "$EXTRAS"
+	info have_session "$HAVE_SESSION"
+	info setup_seconds "$SETUP_SECONDS"
+	info total_seconds "$(elapsed)"
+	info harness_errors "$HARNESS_ERRORS"
+}
+for side in $SIDES; do
+	side_use "$side"
+	run_info
+done
+side_use current
 [ "$HARNESS_ERRORS" -eq 0 ]
