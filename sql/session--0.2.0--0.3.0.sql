@@ -375,11 +375,16 @@ COMMENT ON COLUMN session_storage.ended_sessions.login_users IS
 	'Who was logged in from the matching login_times entry on; NULL: logged out';
 
 -- History's reporting indexes.  Each partition has its own (see
--- ended_sessions_default_id_idx): (username, end_time) for per-user
+-- ended_sessions_default_id_idx), all b-trees, which a close writes cheaply
+-- (sessions end in end_time order): (username, end_time) for per-user
 -- drill-downs over a range of days, under the collation of
--- session.history's username so that the view's filters use it; and the
--- interval [start_time, end_time) in GiST, which finds the sessions open at
--- an instant without reading the others of their day.
+-- session.history's username so that the view's filters use it; and
+-- (start_time, end_time) and (end_time, start_time) for the sessions open at
+-- an instant t.  Partitions of the days after t hold only sessions that end
+-- after t: start_time <= t reads exactly those open at t.  The partition of
+-- t's day is read from whichever side reads less, the sessions that started
+-- before t or those that ended after it, each filtered on the other column
+-- inside the index.
 CREATE FUNCTION session_storage.index_history_partition(part text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -389,13 +394,15 @@ AS $$
 BEGIN
 	EXECUTE pg_catalog.format('CREATE INDEX %I ON session_storage.%I (username COLLATE "default", end_time)',
 							  part || '_username_idx', part);
-	EXECUTE pg_catalog.format('CREATE INDEX %I ON session_storage.%I USING gist (pg_catalog.tstzrange(start_time, end_time))',
-							  part || '_open_idx', part);
+	EXECUTE pg_catalog.format('CREATE INDEX %I ON session_storage.%I (start_time, end_time)',
+							  part || '_start_idx', part);
+	EXECUTE pg_catalog.format('CREATE INDEX %I ON session_storage.%I (end_time, start_time)',
+							  part || '_end_idx', part);
 END
 $$;
 
 COMMENT ON FUNCTION session_storage.index_history_partition(text) IS
-	'Creates the reporting indexes of a history partition: (username, end_time) and the GiST index of [start_time, end_time)';
+	'Creates the reporting indexes of a history partition: (username, end_time), (start_time, end_time) and (end_time, start_time)';
 
 -- the partitions that exist already: the default one (and on upgrade the
 -- daily ones)
@@ -475,148 +482,53 @@ COMMENT ON COLUMN session.logins.logout_time IS
 COMMENT ON COLUMN session.logins.session_end_time IS
 	'When the session ended (the partition key of history); NULL while it is open';
 
--- Import: the validation of one element of the input, as an error code and
--- a message, NULL when the element is good.  The checks that need typed
--- values (times) run after the conversion, in import_sessions.
-CREATE FUNCTION session_storage.import_problem(v jsonb, include_open boolean)
-RETURNS text[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-	SELECT CASE
-	WHEN pg_catalog.jsonb_typeof(v) OPERATOR(pg_catalog.<>) 'object' THEN ARRAY['22023', 'is not a JSON object']
-	WHEN (v OPERATOR(pg_catalog.-) ARRAY['username', 'project', 'address', 'scope', 'client_id', 'user_agent',
-			'node', 'start_time', 'last_comm', 'end_time', 'end_reason', 'recent_bytes_sent',
-			'total_bytes_sent', 'page_ids', 'attributes', 'logins']) OPERATOR(pg_catalog.<>) '{}'::jsonb
-		THEN ARRAY['22023', 'unknown key "' OPERATOR(pg_catalog.||) (SELECT pg_catalog.min(k) FROM pg_catalog.jsonb_object_keys(v OPERATOR(pg_catalog.-) ARRAY['username', 'project', 'address', 'scope', 'client_id', 'user_agent',
-			'node', 'start_time', 'last_comm', 'end_time', 'end_reason', 'recent_bytes_sent',
-			'total_bytes_sent', 'page_ids', 'attributes', 'logins']) k) OPERATOR(pg_catalog.||) '"']
-	WHEN EXISTS (SELECT FROM pg_catalog.unnest(ARRAY['username', 'project', 'address', 'scope', 'client_id',
-			'user_agent', 'node', 'start_time', 'last_comm', 'end_time', 'end_reason']) k
-		WHERE pg_catalog.jsonb_typeof(v OPERATOR(pg_catalog.->) k) NOT IN ('string', 'null'))
-		THEN ARRAY['22023', (SELECT pg_catalog.min(k) FROM pg_catalog.unnest(ARRAY['username', 'project', 'address', 'scope', 'client_id',
-			'user_agent', 'node', 'start_time', 'last_comm', 'end_time', 'end_reason']) k
-			WHERE pg_catalog.jsonb_typeof(v OPERATOR(pg_catalog.->) k) NOT IN ('string', 'null')) OPERATOR(pg_catalog.||) ' must be a string']
-	WHEN (v OPERATOR(pg_catalog.->>) 'project') IS NULL THEN ARRAY['22004', 'project must not be null']
-	WHEN (v OPERATOR(pg_catalog.->>) 'start_time') IS NULL THEN ARRAY['22004', 'start_time must not be null']
-	WHEN (v OPERATOR(pg_catalog.->>) 'end_time') IS NULL AND NOT include_open
-		THEN ARRAY['22004', 'end_time must not be null (include_open => true imports open sessions)']
-	WHEN (v OPERATOR(pg_catalog.->>) 'end_time') IS NULL AND (v OPERATOR(pg_catalog.->>) 'end_reason') IS NOT NULL
-		THEN ARRAY['22023', 'end_reason is given but end_time is not']
-	WHEN EXISTS (SELECT FROM pg_catalog.unnest(ARRAY['username', 'project', 'scope', 'node', 'end_reason']) k
-		WHERE (v OPERATOR(pg_catalog.->>) k) OPERATOR(pg_catalog.=) '')
-		THEN ARRAY['22023', (SELECT pg_catalog.min(k) FROM pg_catalog.unnest(ARRAY['username', 'project', 'scope', 'node', 'end_reason']) k
-			WHERE (v OPERATOR(pg_catalog.->>) k) OPERATOR(pg_catalog.=) '') OPERATOR(pg_catalog.||) ' must not be empty']
-	WHEN EXISTS (SELECT FROM pg_catalog.unnest(ARRAY['username', 'project', 'scope', 'client_id', 'node', 'end_reason']) k
-		WHERE pg_catalog.char_length(v OPERATOR(pg_catalog.->>) k) OPERATOR(pg_catalog.>) 256)
-		THEN ARRAY['22001', (SELECT pg_catalog.min(k) FROM pg_catalog.unnest(ARRAY['username', 'project', 'scope', 'client_id', 'node', 'end_reason']) k
-			WHERE pg_catalog.char_length(v OPERATOR(pg_catalog.->>) k) OPERATOR(pg_catalog.>) 256) OPERATOR(pg_catalog.||) ' is too long (the limit is 256 characters)']
-	WHEN pg_catalog.char_length(v OPERATOR(pg_catalog.->>) 'user_agent') OPERATOR(pg_catalog.>) 1024
-		THEN ARRAY['22001', 'user_agent is too long (the limit is 1024 characters)']
-	WHEN (v OPERATOR(pg_catalog.->>) 'scope') NOT IN ('browser', 'designer', 'ios', 'android', 'client', 'clientless')
-		THEN ARRAY['22023', 'unknown scope "' OPERATOR(pg_catalog.||) (v OPERATOR(pg_catalog.->>) 'scope') OPERATOR(pg_catalog.||) '": the scope is one of browser, designer, ios, android, client or clientless']
-	-- a reserved reason is accepted as it is (history has timeouts); a
-	-- lookalike of one is refused as close_session refuses it
-	WHEN (v OPERATOR(pg_catalog.->>) 'end_reason') NOT IN ('timeout', 'max_lifetime', 'terminated', 'evicted', 'node_shutdown', 'closed')
-		AND pg_catalog.lower(pg_catalog.btrim(pg_catalog.regexp_replace(v OPERATOR(pg_catalog.->>) 'end_reason',
-			'[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]', '', 'g')))
-			IN ('timeout', 'max_lifetime', 'terminated', 'evicted', 'node_shutdown', 'closed')
-		THEN ARRAY['22023', 'reason "' OPERATOR(pg_catalog.||) (v OPERATOR(pg_catalog.->>) 'end_reason') OPERATOR(pg_catalog.||) '" is too close to a reason reserved for the session registry itself']
-	WHEN EXISTS (SELECT FROM pg_catalog.unnest(ARRAY['recent_bytes_sent', 'total_bytes_sent']) k
-		WHERE CASE WHEN pg_catalog.jsonb_typeof(v OPERATOR(pg_catalog.->) k) OPERATOR(pg_catalog.=) 'null' THEN false
-				   WHEN pg_catalog.jsonb_typeof(v OPERATOR(pg_catalog.->) k) OPERATOR(pg_catalog.<>) 'number' THEN true
-				   ELSE (v OPERATOR(pg_catalog.->>) k)::numeric OPERATOR(pg_catalog.<) 0
-						OR (v OPERATOR(pg_catalog.->>) k)::numeric OPERATOR(pg_catalog.>) 9223372036854775807
-						OR (v OPERATOR(pg_catalog.->>) k)::numeric OPERATOR(pg_catalog.<>) pg_catalog.trunc((v OPERATOR(pg_catalog.->>) k)::numeric) END)
-		THEN ARRAY['22023', 'recent_bytes_sent and total_bytes_sent must be whole numbers of bytes, not negative']
-	WHEN pg_catalog.jsonb_typeof(v OPERATOR(pg_catalog.->) 'page_ids') NOT IN ('array', 'null')
-		OR EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(v OPERATOR(pg_catalog.->) 'page_ids') OPERATOR(pg_catalog.=) 'array'
-			THEN v OPERATOR(pg_catalog.->) 'page_ids' END) p WHERE pg_catalog.jsonb_typeof(p) OPERATOR(pg_catalog.<>) 'string')
-		THEN ARRAY['22023', 'page_ids must be an array of strings']
-	WHEN pg_catalog.jsonb_array_length(CASE WHEN pg_catalog.jsonb_typeof(v OPERATOR(pg_catalog.->) 'page_ids') OPERATOR(pg_catalog.=) 'array'
-			THEN v OPERATOR(pg_catalog.->) 'page_ids' END) OPERATOR(pg_catalog.>) 1000
-		THEN ARRAY['22001', 'page_ids has too many entries (the limit is 1000)']
-	WHEN EXISTS (SELECT FROM pg_catalog.jsonb_array_elements_text(CASE WHEN pg_catalog.jsonb_typeof(v OPERATOR(pg_catalog.->) 'page_ids') OPERATOR(pg_catalog.=) 'array'
-			THEN v OPERATOR(pg_catalog.->) 'page_ids' END) p WHERE pg_catalog.char_length(p) OPERATOR(pg_catalog.>) 256)
-		THEN ARRAY['22001', 'a page id is too long (the limit is 256 characters)']
-	WHEN pg_catalog.jsonb_typeof(v OPERATOR(pg_catalog.->) 'attributes') NOT IN ('object', 'null')
-		THEN ARRAY['22023', 'attributes must be a JSON object']
-	WHEN pg_catalog.pg_column_size(v OPERATOR(pg_catalog.->) 'attributes') OPERATOR(pg_catalog.>) 65536
-		THEN ARRAY['22001', 'attributes are too large (the limit is 65536 bytes)']
-	WHEN pg_catalog.jsonb_typeof(v OPERATOR(pg_catalog.->) 'logins') NOT IN ('array', 'null')
-		THEN ARRAY['22023', 'logins must be an array of objects']
-	WHEN pg_catalog.jsonb_typeof(v OPERATOR(pg_catalog.->) 'logins') OPERATOR(pg_catalog.=) 'array'
-		AND (v OPERATOR(pg_catalog.->>) 'username') IS NOT NULL
-		THEN ARRAY['22023', 'username and logins are both given (the user of a session with logins is the one logged in at its end)']
-	WHEN pg_catalog.jsonb_typeof(v OPERATOR(pg_catalog.->) 'logins') OPERATOR(pg_catalog.=) 'array' THEN (
-		SELECT CASE
-			WHEN pg_catalog.jsonb_typeof(l) OPERATOR(pg_catalog.<>) 'object' THEN ARRAY['22023', 'login ' OPERATOR(pg_catalog.||) k OPERATOR(pg_catalog.||) ' is not a JSON object']
-			WHEN (l OPERATOR(pg_catalog.-) ARRAY['username', 'login_time', 'logout_time']) OPERATOR(pg_catalog.<>) '{}'::jsonb
-				THEN ARRAY['22023', 'login ' OPERATOR(pg_catalog.||) k OPERATOR(pg_catalog.||) ' has a key other than username, login_time and logout_time']
-			WHEN COALESCE(pg_catalog.jsonb_typeof(l OPERATOR(pg_catalog.->) 'username'), 'null') OPERATOR(pg_catalog.<>) 'string'
-				OR COALESCE(pg_catalog.jsonb_typeof(l OPERATOR(pg_catalog.->) 'login_time'), 'null') OPERATOR(pg_catalog.<>) 'string'
-				THEN ARRAY['22004', 'login ' OPERATOR(pg_catalog.||) k OPERATOR(pg_catalog.||) ': username and login_time must be strings, not null']
-			WHEN pg_catalog.jsonb_typeof(l OPERATOR(pg_catalog.->) 'logout_time') NOT IN ('string', 'null')
-				THEN ARRAY['22023', 'login ' OPERATOR(pg_catalog.||) k OPERATOR(pg_catalog.||) ': logout_time must be a string']
-			WHEN (l OPERATOR(pg_catalog.->>) 'username') IN ('', 'Unauthenticated')
-				THEN ARRAY['22023', 'login ' OPERATOR(pg_catalog.||) k OPERATOR(pg_catalog.||) ': username must not be empty or Unauthenticated']
-			WHEN pg_catalog.char_length(l OPERATOR(pg_catalog.->>) 'username') OPERATOR(pg_catalog.>) 256
-				THEN ARRAY['22001', 'login ' OPERATOR(pg_catalog.||) k OPERATOR(pg_catalog.||) ': username is too long (the limit is 256 characters)']
-			END
-		FROM pg_catalog.jsonb_array_elements(v OPERATOR(pg_catalog.->) 'logins') WITH ORDINALITY AS x(l, k)
-		WHERE pg_catalog.jsonb_typeof(l) OPERATOR(pg_catalog.<>) 'object'
-		   OR (l OPERATOR(pg_catalog.-) ARRAY['username', 'login_time', 'logout_time']) OPERATOR(pg_catalog.<>) '{}'::jsonb
-		   OR COALESCE(pg_catalog.jsonb_typeof(l OPERATOR(pg_catalog.->) 'username'), 'null') OPERATOR(pg_catalog.<>) 'string'
-		   OR COALESCE(pg_catalog.jsonb_typeof(l OPERATOR(pg_catalog.->) 'login_time'), 'null') OPERATOR(pg_catalog.<>) 'string'
-		   OR pg_catalog.jsonb_typeof(l OPERATOR(pg_catalog.->) 'logout_time') NOT IN ('string', 'null')
-		   OR (l OPERATOR(pg_catalog.->>) 'username') IN ('', 'Unauthenticated')
-		   OR pg_catalog.char_length(l OPERATOR(pg_catalog.->>) 'username') OPERATOR(pg_catalog.>) 256
-		ORDER BY k LIMIT 1)
-	END
-$$;
-
-COMMENT ON FUNCTION session_storage.import_problem(jsonb, boolean) IS
-	'What is wrong with one element of the input of session.import_sessions, as {SQLSTATE, message}; NULL when nothing is (times are checked after conversion)';
-
--- Import: the elements of the input as typed rows (i: 1-based position).
--- A value that does not convert (a time, an address) fails the statement;
--- import_sessions then converts the elements one at a time to name it.
+-- Import: the input as typed rows, numbered from first_index.  A value that
+-- does not convert (a time, an address) fails the statement; import_sessions
+-- then converts the elements one at a time to name it.  Logins stay jsonb
+-- (import_login_rows converts them).
 CREATE FUNCTION session_storage.import_rows(sessions jsonb, first_index bigint)
 RETURNS TABLE (i bigint, username text, project text, address inet, scope text, client_id text,
 			   user_agent text, node text, start_time timestamptz, last_comm timestamptz,
 			   end_time timestamptz, end_reason text, recent_bytes_sent bigint,
-			   total_bytes_sent bigint, page_ids text[], attributes jsonb,
-			   login_at timestamptz[], logout_at timestamptz[], login_as text[])
+			   total_bytes_sent bigint, page_ids text[], attributes jsonb, logins jsonb)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
 	SELECT r.i OPERATOR(pg_catalog.+) first_index OPERATOR(pg_catalog.-) 1,
-		   r.v OPERATOR(pg_catalog.->>) 'username', r.v OPERATOR(pg_catalog.->>) 'project',
-		   (r.v OPERATOR(pg_catalog.->>) 'address')::inet,
-		   COALESCE(r.v OPERATOR(pg_catalog.->>) 'scope', 'browser'),
-		   r.v OPERATOR(pg_catalog.->>) 'client_id', r.v OPERATOR(pg_catalog.->>) 'user_agent',
-		   r.v OPERATOR(pg_catalog.->>) 'node',
-		   (r.v OPERATOR(pg_catalog.->>) 'start_time')::timestamptz,
-		   (r.v OPERATOR(pg_catalog.->>) 'last_comm')::timestamptz,
-		   (r.v OPERATOR(pg_catalog.->>) 'end_time')::timestamptz,
-		   r.v OPERATOR(pg_catalog.->>) 'end_reason',
-		   COALESCE((r.v OPERATOR(pg_catalog.->>) 'recent_bytes_sent')::numeric::bigint, 0),
-		   COALESCE((r.v OPERATOR(pg_catalog.->>) 'total_bytes_sent')::numeric::bigint, 0),
-		   COALESCE(ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.v OPERATOR(pg_catalog.->) 'page_ids')), '{}'),
-		   r.v OPERATOR(pg_catalog.->) 'attributes',
-		   ARRAY(SELECT (l OPERATOR(pg_catalog.->>) 'login_time')::timestamptz
-				 FROM pg_catalog.jsonb_array_elements(r.v OPERATOR(pg_catalog.->) 'logins') WITH ORDINALITY AS x(l, k) ORDER BY k),
-		   ARRAY(SELECT (l OPERATOR(pg_catalog.->>) 'logout_time')::timestamptz
-				 FROM pg_catalog.jsonb_array_elements(r.v OPERATOR(pg_catalog.->) 'logins') WITH ORDINALITY AS x(l, k) ORDER BY k),
-		   ARRAY(SELECT l OPERATOR(pg_catalog.->>) 'username'
-				 FROM pg_catalog.jsonb_array_elements(r.v OPERATOR(pg_catalog.->) 'logins') WITH ORDINALITY AS x(l, k) ORDER BY k)
-	FROM pg_catalog.jsonb_array_elements(sessions) WITH ORDINALITY AS r(v, i)
+		   r.username, r.project, r.address::inet, COALESCE(r.scope, 'browser'), r.client_id,
+		   r.user_agent, r.node, r.start_time::timestamptz, r.last_comm::timestamptz,
+		   r.end_time::timestamptz, r.end_reason,
+		   COALESCE(r.recent_bytes_sent::numeric::bigint, 0), COALESCE(r.total_bytes_sent::numeric::bigint, 0),
+		   CASE WHEN r.page_ids IS NULL THEN '{}'::text[]
+				ELSE ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.page_ids)) END,
+		   r.attributes, r.logins
+	FROM ROWS FROM (pg_catalog.jsonb_to_recordset(sessions) AS (username text, project text,
+		address text, scope text, client_id text, user_agent text, node text, start_time text,
+		last_comm text, end_time text, end_reason text, recent_bytes_sent text, total_bytes_sent text,
+		page_ids jsonb, attributes jsonb, logins jsonb)) WITH ORDINALITY
+		AS r(username, project, address, scope, client_id, user_agent, node, start_time, last_comm, end_time, end_reason, recent_bytes_sent, total_bytes_sent, page_ids, attributes, logins, i)
 $$;
 
 COMMENT ON FUNCTION session_storage.import_rows(jsonb, bigint) IS
 	'The elements of the input of session.import_sessions as typed rows, numbered from first_index';
 
+-- Import: the logins of one session as typed rows (k: 1-based position)
+CREATE FUNCTION session_storage.import_login_rows(logins jsonb)
+RETURNS TABLE (k bigint, username text, login_time timestamptz, logout_time timestamptz)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+	SELECT l.k, l.username, l.login_time::timestamptz, l.logout_time::timestamptz
+	FROM ROWS FROM (pg_catalog.jsonb_to_recordset(logins) AS (username text, login_time text, logout_time text)) WITH ORDINALITY
+		AS l(username, login_time, logout_time, k)
+$$;
+
+COMMENT ON FUNCTION session_storage.import_login_rows(jsonb) IS
+	'The logins of one session of the input of session.import_sessions as typed rows';
+
 -- The body of session.import_sessions (see there).  All or nothing: every
--- element is checked before anything is written, and the first bad one
--- fails the call with its position (from 1) in the message.
+-- element is checked before anything is written, and a bad one fails the
+-- call with its position (from 1) in the message.  Set-based, in stages:
+-- shape, then values as given (strings, limits), then conversion, then
+-- times; each stage names the first bad row it finds.
 CREATE FUNCTION session_storage.import_sessions(sessions jsonb, include_open boolean)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -624,8 +536,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict error
 DECLARE
-	now_ts timestamptz := pg_catalog.statement_timestamp();
-	today date := (pg_catalog.statement_timestamp() AT TIME ZONE 'UTC')::date;
+	known CONSTANT text[] := ARRAY['username', 'project', 'address', 'scope', 'client_id', 'user_agent', 'node', 'start_time', 'last_comm', 'end_time', 'end_reason', 'recent_bytes_sent', 'total_bytes_sent', 'page_ids', 'attributes', 'logins'];
+	now_ts timestamptz := statement_timestamp();
+	today date := (statement_timestamp() AT TIME ZONE 'UTC')::date;
+	detail CONSTANT text := 'Rows are numbered from 1 in the order of the array; nothing was imported.';
 	bad record;
 	el record;
 	one record;
@@ -636,81 +550,202 @@ DECLARE
 	n bigint;
 	m bigint;
 BEGIN
-	IF pg_catalog.jsonb_typeof(sessions) OPERATOR(pg_catalog.<>) 'array' THEN
+	IF jsonb_typeof(sessions) <> 'array' THEN
 		RAISE EXCEPTION 'sessions must be a JSON array of objects' USING ERRCODE = '22023';
 	END IF;
 
-	-- shape, strings, limits
+	-- shape: objects with known keys
+	SELECT e.i, CASE WHEN jsonb_typeof(e.v) <> 'object' THEN 'is not a JSON object'
+					 ELSE 'unknown key "' || (SELECT min(k) FROM jsonb_object_keys(e.v - known) k) || '"' END AS msg
+	INTO bad
+	FROM jsonb_array_elements(sessions) WITH ORDINALITY AS e(v, i)
+	WHERE jsonb_typeof(e.v) <> 'object' OR (e.v - known) <> '{}'::jsonb
+	ORDER BY e.i LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'row %: %', bad.i, bad.msg USING ERRCODE = '22023', DETAIL = detail;
+	END IF;
+
+	-- values as given: types, required values, limits, scope, reason
 	SELECT r.i, p.problem INTO bad
-	FROM pg_catalog.jsonb_array_elements(sessions) WITH ORDINALITY AS r(v, i),
-		 LATERAL (SELECT session_storage.import_problem(r.v, include_open) AS problem) p
+	FROM ROWS FROM (jsonb_to_recordset(sessions) AS (username jsonb, project jsonb, address jsonb, scope jsonb,
+		client_id jsonb, user_agent jsonb, node jsonb, start_time jsonb, last_comm jsonb, end_time jsonb,
+		end_reason jsonb, recent_bytes_sent jsonb, total_bytes_sent jsonb, page_ids jsonb, attributes jsonb,
+		logins jsonb)) WITH ORDINALITY
+		AS r(username, project, address, scope, client_id, user_agent, node, start_time, last_comm, end_time, end_reason, recent_bytes_sent, total_bytes_sent, page_ids, attributes, logins, i),
+		 LATERAL (SELECT CASE
+			WHEN jsonb_typeof(r.username) <> 'string' THEN ARRAY['22023', 'username must be a string']
+			WHEN jsonb_typeof(r.project) <> 'string' THEN ARRAY['22023', 'project must be a string']
+			WHEN jsonb_typeof(r.address) <> 'string' THEN ARRAY['22023', 'address must be a string']
+			WHEN jsonb_typeof(r.scope) <> 'string' THEN ARRAY['22023', 'scope must be a string']
+			WHEN jsonb_typeof(r.client_id) <> 'string' THEN ARRAY['22023', 'client_id must be a string']
+			WHEN jsonb_typeof(r.user_agent) <> 'string' THEN ARRAY['22023', 'user_agent must be a string']
+			WHEN jsonb_typeof(r.node) <> 'string' THEN ARRAY['22023', 'node must be a string']
+			WHEN jsonb_typeof(r.start_time) <> 'string' THEN ARRAY['22023', 'start_time must be a string']
+			WHEN jsonb_typeof(r.last_comm) <> 'string' THEN ARRAY['22023', 'last_comm must be a string']
+			WHEN jsonb_typeof(r.end_time) <> 'string' THEN ARRAY['22023', 'end_time must be a string']
+			WHEN jsonb_typeof(r.end_reason) <> 'string' THEN ARRAY['22023', 'end_reason must be a string']
+			WHEN r.project IS NULL THEN ARRAY['22004', 'project must not be null']
+			WHEN r.start_time IS NULL THEN ARRAY['22004', 'start_time must not be null']
+			WHEN r.end_time IS NULL AND NOT include_open
+				THEN ARRAY['22004', 'end_time must not be null (include_open => true imports open sessions)']
+			WHEN r.end_time IS NULL AND r.end_reason IS NOT NULL THEN ARRAY['22023', 'end_reason is given but end_time is not']
+			WHEN (r.username #>> '{}') = '' THEN ARRAY['22023', 'username must not be empty']
+			WHEN (r.project #>> '{}') = '' THEN ARRAY['22023', 'project must not be empty']
+			WHEN (r.scope #>> '{}') = '' THEN ARRAY['22023', 'scope must not be empty']
+			WHEN (r.node #>> '{}') = '' THEN ARRAY['22023', 'node must not be empty']
+			WHEN (r.end_reason #>> '{}') = '' THEN ARRAY['22023', 'end_reason must not be empty']
+			WHEN char_length((r.username #>> '{}')) > 256 THEN ARRAY['22001', 'username is too long (the limit is 256 characters)']
+			WHEN char_length((r.project #>> '{}')) > 256 THEN ARRAY['22001', 'project is too long (the limit is 256 characters)']
+			WHEN char_length((r.scope #>> '{}')) > 256 THEN ARRAY['22001', 'scope is too long (the limit is 256 characters)']
+			WHEN char_length((r.client_id #>> '{}')) > 256 THEN ARRAY['22001', 'client_id is too long (the limit is 256 characters)']
+			WHEN char_length((r.node #>> '{}')) > 256 THEN ARRAY['22001', 'node is too long (the limit is 256 characters)']
+			WHEN char_length((r.end_reason #>> '{}')) > 256 THEN ARRAY['22001', 'end_reason is too long (the limit is 256 characters)']
+			WHEN char_length(r.user_agent #>> '{}') > 1024
+				THEN ARRAY['22001', 'user_agent is too long (the limit is 1024 characters)']
+			WHEN (r.scope #>> '{}') NOT IN ('browser', 'designer', 'ios', 'android', 'client', 'clientless')
+				THEN ARRAY['22023', 'unknown scope "' || (r.scope #>> '{}') || '": the scope is one of browser, designer, ios, android, client or clientless']
+			-- a reserved reason is accepted as it is (history has timeouts);
+			-- a lookalike of one is refused, as close_session refuses it
+			WHEN (r.end_reason #>> '{}') NOT IN ('timeout', 'max_lifetime', 'terminated', 'evicted', 'node_shutdown', 'closed')
+				 AND lower(btrim(regexp_replace(r.end_reason #>> '{}',
+					'[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]', '', 'g')))
+					 IN ('timeout', 'max_lifetime', 'terminated', 'evicted', 'node_shutdown', 'closed')
+				THEN ARRAY['22023', 'reason "' || (r.end_reason #>> '{}') || '" is too close to a reason reserved for the session registry itself']
+			WHEN jsonb_typeof(r.recent_bytes_sent) <> 'number'
+				THEN ARRAY['22023', 'recent_bytes_sent must be a whole number of bytes, not negative']
+			WHEN (r.recent_bytes_sent #>> '{}')::numeric < 0 OR (r.recent_bytes_sent #>> '{}')::numeric > 9223372036854775807
+				 OR (r.recent_bytes_sent #>> '{}')::numeric <> trunc((r.recent_bytes_sent #>> '{}')::numeric)
+				THEN ARRAY['22023', 'recent_bytes_sent must be a whole number of bytes, not negative']
+			WHEN jsonb_typeof(r.total_bytes_sent) <> 'number'
+				THEN ARRAY['22023', 'total_bytes_sent must be a whole number of bytes, not negative']
+			WHEN (r.total_bytes_sent #>> '{}')::numeric < 0 OR (r.total_bytes_sent #>> '{}')::numeric > 9223372036854775807
+				 OR (r.total_bytes_sent #>> '{}')::numeric <> trunc((r.total_bytes_sent #>> '{}')::numeric)
+				THEN ARRAY['22023', 'total_bytes_sent must be a whole number of bytes, not negative']
+			WHEN jsonb_typeof(r.page_ids) <> 'array' THEN ARRAY['22023', 'page_ids must be an array of strings']
+			WHEN jsonb_array_length(r.page_ids) > 1000 THEN ARRAY['22001', 'page_ids has too many entries (the limit is 1000)']
+			WHEN r.page_ids IS NOT NULL
+				 AND EXISTS (SELECT FROM jsonb_array_elements(r.page_ids) pg WHERE jsonb_typeof(pg) <> 'string')
+				THEN ARRAY['22023', 'page_ids must be an array of strings']
+			WHEN r.page_ids IS NOT NULL
+				 AND EXISTS (SELECT FROM jsonb_array_elements_text(r.page_ids) pg WHERE char_length(pg) > 256)
+				THEN ARRAY['22001', 'a page id is too long (the limit is 256 characters)']
+			WHEN jsonb_typeof(r.attributes) <> 'object' THEN ARRAY['22023', 'attributes must be a JSON object']
+			WHEN pg_column_size(r.attributes) > 65536 THEN ARRAY['22001', 'attributes are too large (the limit is 65536 bytes)']
+			WHEN jsonb_typeof(r.logins) <> 'array' THEN ARRAY['22023', 'logins must be an array of objects']
+			WHEN r.logins IS NOT NULL AND r.username IS NOT NULL
+				THEN ARRAY['22023', 'username and logins are both given (the user of a session with logins is the one logged in at its end)']
+			END AS problem) p
 	WHERE p.problem IS NOT NULL
 	ORDER BY r.i LIMIT 1;
 	IF FOUND THEN
-		RAISE EXCEPTION 'row %: %', bad.i, bad.problem[2]
-			USING ERRCODE = bad.problem[1], DETAIL = 'Rows are numbered from 1 in the order of the array; nothing was imported.';
+		RAISE EXCEPTION 'row %: %', bad.i, bad.problem[2] USING ERRCODE = bad.problem[1], DETAIL = detail;
 	END IF;
 
-	-- conversion
-	IF pg_catalog.to_regclass('pg_temp.session_import') IS NOT NULL THEN
+	-- the logins as given
+	SELECT r.i, l.k, CASE
+			WHEN jsonb_typeof(l.v) <> 'object' THEN ARRAY['22023', 'is not a JSON object']
+			WHEN (l.v - ARRAY['username', 'login_time', 'logout_time']) <> '{}'::jsonb
+				THEN ARRAY['22023', 'has a key other than username, login_time and logout_time']
+			WHEN COALESCE(jsonb_typeof(l.v -> 'username'), 'null') <> 'string'
+				 OR COALESCE(jsonb_typeof(l.v -> 'login_time'), 'null') <> 'string'
+				THEN ARRAY['22004', 'username and login_time must be strings, not null']
+			WHEN jsonb_typeof(l.v -> 'logout_time') NOT IN ('string', 'null')
+				THEN ARRAY['22023', 'logout_time must be a string']
+			WHEN (l.v ->> 'username') IN ('', 'Unauthenticated')
+				THEN ARRAY['22023', 'username must not be empty or Unauthenticated']
+			WHEN char_length(l.v ->> 'username') > 256
+				THEN ARRAY['22001', 'username is too long (the limit is 256 characters)']
+			END AS problem
+	INTO bad
+	FROM ROWS FROM (jsonb_to_recordset(sessions) AS (logins jsonb)) WITH ORDINALITY
+		AS r(logins, i),
+		 jsonb_array_elements(r.logins) WITH ORDINALITY AS l(v, k)
+	WHERE r.logins IS NOT NULL
+	  AND (jsonb_typeof(l.v) <> 'object'
+		   OR (l.v - ARRAY['username', 'login_time', 'logout_time']) <> '{}'::jsonb
+		   OR COALESCE(jsonb_typeof(l.v -> 'username'), 'null') <> 'string'
+		   OR COALESCE(jsonb_typeof(l.v -> 'login_time'), 'null') <> 'string'
+		   OR jsonb_typeof(l.v -> 'logout_time') NOT IN ('string', 'null')
+		   OR (l.v ->> 'username') IN ('', 'Unauthenticated')
+		   OR char_length(l.v ->> 'username') > 256)
+	ORDER BY r.i, l.k LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'row %: login %: %', bad.i, bad.k, bad.problem[2] USING ERRCODE = bad.problem[1], DETAIL = detail;
+	END IF;
+
+	-- conversion (a temporary table: an error of another element of this
+	-- transaction's may have left one)
+	IF to_regclass('pg_temp.session_import') IS NOT NULL THEN
 		DROP TABLE pg_temp.session_import;
+	END IF;
+	IF to_regclass('pg_temp.session_import_logins') IS NOT NULL THEN
+		DROP TABLE pg_temp.session_import_logins;
 	END IF;
 	BEGIN
 		CREATE TEMP TABLE session_import ON COMMIT DROP AS
 			SELECT * FROM session_storage.import_rows(sessions, 1);
+		CREATE TEMP TABLE session_import_logins ON COMMIT DROP AS
+			SELECT t.i, l.*, lead(l.login_time) OVER (PARTITION BY t.i ORDER BY l.k) AS next_login,
+				   lag(l.logout_time) OVER (PARTITION BY t.i ORDER BY l.k) AS prev_logout,
+				   lag(l.k) OVER (PARTITION BY t.i ORDER BY l.k) AS prev_k
+			FROM pg_temp.session_import t, session_storage.import_login_rows(t.logins) l
+			WHERE t.logins IS NOT NULL;
 	EXCEPTION WHEN data_exception THEN
-		FOR el IN SELECT r.v, r.i FROM pg_catalog.jsonb_array_elements(sessions) WITH ORDINALITY AS r(v, i) ORDER BY r.i LOOP
+		FOR el IN SELECT e.v, e.i FROM jsonb_array_elements(sessions) WITH ORDINALITY AS e(v, i) ORDER BY e.i LOOP
 			BEGIN
-				SELECT * INTO one FROM session_storage.import_rows(pg_catalog.jsonb_build_array(el.v), el.i);
+				SELECT * INTO one FROM session_storage.import_rows(jsonb_build_array(el.v), el.i);
+				SELECT * INTO one FROM session_storage.import_login_rows(el.v -> 'logins');
 			EXCEPTION WHEN data_exception THEN
 				GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-				RAISE EXCEPTION 'row %: %', el.i, msg
-					USING ERRCODE = st, DETAIL = 'Rows are numbered from 1 in the order of the array; nothing was imported.';
+				RAISE EXCEPTION 'row %: %', el.i, msg USING ERRCODE = st, DETAIL = detail;
 			END;
 		END LOOP;
 		RAISE;
 	END;
 
-	-- times: finite, not in the future, in order; logins inside the session
-	SELECT t.i, x.problem INTO bad
-	FROM pg_temp.session_import t,
-		 LATERAL (SELECT CASE
-			WHEN NOT pg_catalog.isfinite(t.start_time) OR NOT pg_catalog.isfinite(t.last_comm)
-				 OR NOT pg_catalog.isfinite(t.end_time)
+	-- times: finite, not in the future, in order
+	SELECT t.i, CASE
+			WHEN NOT isfinite(t.start_time) OR NOT isfinite(t.last_comm) OR NOT isfinite(t.end_time)
 				THEN ARRAY['22008', 'times must be finite']
-			WHEN t.start_time OPERATOR(pg_catalog.>) now_ts OR t.last_comm OPERATOR(pg_catalog.>) now_ts
-				 OR t.end_time OPERATOR(pg_catalog.>) now_ts
+			WHEN t.start_time > now_ts OR t.last_comm > now_ts OR t.end_time > now_ts
 				THEN ARRAY['22008', 'a time is in the future']
-			WHEN t.end_time OPERATOR(pg_catalog.<) t.start_time THEN ARRAY['22023', 'end_time is before start_time']
-			WHEN t.last_comm OPERATOR(pg_catalog.<) t.start_time THEN ARRAY['22023', 'last_comm is before start_time']
-			WHEN t.last_comm OPERATOR(pg_catalog.>) t.end_time THEN ARRAY['22023', 'last_comm is after end_time']
-			ELSE (SELECT CASE
-					WHEN NOT pg_catalog.isfinite(a) OR NOT pg_catalog.isfinite(b)
-						THEN ARRAY['22008', 'login ' OPERATOR(pg_catalog.||) k OPERATOR(pg_catalog.||) ': times must be finite']
-					WHEN a OPERATOR(pg_catalog.<) t.start_time
-						THEN ARRAY['22023', 'login ' OPERATOR(pg_catalog.||) k OPERATOR(pg_catalog.||) ' is before start_time']
-					WHEN b OPERATOR(pg_catalog.<) a
-						THEN ARRAY['22023', 'login ' OPERATOR(pg_catalog.||) k OPERATOR(pg_catalog.||) ': logout_time is before login_time']
-					WHEN COALESCE(b, a) OPERATOR(pg_catalog.>) COALESCE(t.end_time, now_ts)
-						THEN ARRAY['22023', 'login ' OPERATOR(pg_catalog.||) k OPERATOR(pg_catalog.||) ' is after the end of the session']
-					WHEN k OPERATOR(pg_catalog.>) 1 AND t.logout_at[k OPERATOR(pg_catalog.-) 1] IS NULL
-						THEN ARRAY['22023', 'login ' OPERATOR(pg_catalog.||) (k OPERATOR(pg_catalog.-) 1) OPERATOR(pg_catalog.||) ' has no logout_time but is not the last']
-					WHEN k OPERATOR(pg_catalog.>) 1 AND a OPERATOR(pg_catalog.<) t.logout_at[k OPERATOR(pg_catalog.-) 1]
-						THEN ARRAY['22023', 'login ' OPERATOR(pg_catalog.||) k OPERATOR(pg_catalog.||) ' begins before the previous one ends']
-					END
-				  FROM ROWS FROM (pg_catalog.unnest(t.login_at), pg_catalog.unnest(t.logout_at)) WITH ORDINALITY AS l(a, b, k)
-				  WHERE NOT pg_catalog.isfinite(a) OR NOT pg_catalog.isfinite(b) OR a OPERATOR(pg_catalog.<) t.start_time
-					 OR b OPERATOR(pg_catalog.<) a
-					 OR COALESCE(b, a) OPERATOR(pg_catalog.>) COALESCE(t.end_time, now_ts)
-					 OR (k OPERATOR(pg_catalog.>) 1 AND (t.logout_at[k OPERATOR(pg_catalog.-) 1] IS NULL
-						 OR a OPERATOR(pg_catalog.<) t.logout_at[k OPERATOR(pg_catalog.-) 1]))
-				  ORDER BY k LIMIT 1)
-			END AS problem) x
-	WHERE x.problem IS NOT NULL
+			WHEN t.end_time < t.start_time THEN ARRAY['22023', 'end_time is before start_time']
+			WHEN t.last_comm < t.start_time THEN ARRAY['22023', 'last_comm is before start_time']
+			WHEN t.last_comm > t.end_time THEN ARRAY['22023', 'last_comm is after end_time']
+			END AS problem
+	INTO bad
+	FROM pg_temp.session_import t
+	WHERE NOT isfinite(t.start_time) OR NOT isfinite(t.last_comm) OR NOT isfinite(t.end_time)
+	   OR t.start_time > now_ts OR t.last_comm > now_ts OR t.end_time > now_ts
+	   OR t.end_time < t.start_time OR t.last_comm < t.start_time OR t.last_comm > t.end_time
 	ORDER BY t.i LIMIT 1;
 	IF FOUND THEN
-		RAISE EXCEPTION 'row %: %', bad.i, bad.problem[2]
-			USING ERRCODE = bad.problem[1], DETAIL = 'Rows are numbered from 1 in the order of the array; nothing was imported.';
+		RAISE EXCEPTION 'row %: %', bad.i, bad.problem[2] USING ERRCODE = bad.problem[1], DETAIL = detail;
+	END IF;
+
+	-- logins: inside the session, in order, not overlapping
+	SELECT l.i, CASE
+			WHEN NOT isfinite(l.login_time) OR NOT isfinite(l.logout_time)
+				THEN ARRAY['22008', 'login ' || l.k || ': times must be finite']
+			WHEN l.login_time < t.start_time THEN ARRAY['22023', 'login ' || l.k || ' is before start_time']
+			WHEN l.logout_time < l.login_time
+				THEN ARRAY['22023', 'login ' || l.k || ': logout_time is before login_time']
+			WHEN COALESCE(l.logout_time, l.login_time) > COALESCE(t.end_time, now_ts)
+				THEN ARRAY['22023', 'login ' || l.k || ' is after the end of the session']
+			WHEN l.prev_k IS NOT NULL AND l.prev_logout IS NULL
+				THEN ARRAY['22023', 'login ' || l.prev_k || ' has no logout_time but is not the last']
+			WHEN l.login_time < l.prev_logout
+				THEN ARRAY['22023', 'login ' || l.k || ' begins before the previous one ends']
+			END AS problem
+	INTO bad
+	FROM pg_temp.session_import_logins l JOIN pg_temp.session_import t USING (i)
+	WHERE NOT isfinite(l.login_time) OR NOT isfinite(l.logout_time)
+	   OR l.login_time < t.start_time OR l.logout_time < l.login_time
+	   OR COALESCE(l.logout_time, l.login_time) > COALESCE(t.end_time, now_ts)
+	   OR (l.prev_k IS NOT NULL AND l.prev_logout IS NULL) OR l.login_time < l.prev_logout
+	ORDER BY l.i, l.k LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'row %: %', bad.i, bad.problem[2] USING ERRCODE = bad.problem[1], DETAIL = detail;
 	END IF;
 
 	-- the partitions of the days before today that are missing (today's and
@@ -718,43 +753,42 @@ BEGIN
 	-- choosing the default partition)
 	FOR day IN
 		SELECT DISTINCT (t.end_time AT TIME ZONE 'UTC')::date AS d FROM pg_temp.session_import t
-		WHERE t.end_time IS NOT NULL AND (t.end_time AT TIME ZONE 'UTC')::date OPERATOR(pg_catalog.<) today
+		WHERE t.end_time IS NOT NULL AND (t.end_time AT TIME ZONE 'UTC')::date < today
 		ORDER BY d
 	LOOP
-		part := 'ended_sessions_' || pg_catalog.to_char(day, 'YYYYMMDD');
-		CONTINUE WHEN pg_catalog.to_regclass('session_storage.' || part) IS NOT NULL;
+		part := 'ended_sessions_' || to_char(day, 'YYYYMMDD');
+		CONTINUE WHEN to_regclass('session_storage.' || part) IS NOT NULL;
 		LOCK TABLE ONLY session_storage.ended_sessions IN SHARE UPDATE EXCLUSIVE MODE;
 		LOCK TABLE session_storage.ended_sessions_default IN ACCESS EXCLUSIVE MODE;
-		CONTINUE WHEN pg_catalog.to_regclass('session_storage.' || part) IS NOT NULL;
+		CONTINUE WHEN to_regclass('session_storage.' || part) IS NOT NULL;
 		PERFORM session_storage.create_history_partition(day);
 	END LOOP;
 
-	-- the rows: new ids and uuids; the user changes as the arrays of
-	-- set_session_user (a logout that another login or the end follows at
-	-- once is not an entry of its own)
-	WITH c AS (
-		SELECT t.*, COALESCE(t.last_comm, t.end_time, t.start_time) AS lc, l.at, l.who
-		FROM pg_temp.session_import t,
-			 LATERAL (
-				SELECT COALESCE(pg_catalog.array_agg(e.at ORDER BY e.k, e.o), '{}') AS at,
-					   COALESCE(pg_catalog.array_agg(e.who ORDER BY e.k, e.o), '{}') AS who
-				FROM (SELECT k, 0 AS o, a AS at, u AS who
-					  FROM ROWS FROM (pg_catalog.unnest(t.login_at), pg_catalog.unnest(t.login_as)) WITH ORDINALITY AS x(a, u, k)
-					  UNION ALL
-					  SELECT k, 1, b, NULL
-					  FROM pg_catalog.unnest(t.logout_at) WITH ORDINALITY AS y(b, k)
-					  WHERE b IS NOT NULL
-						AND b OPERATOR(pg_catalog.<) COALESCE(t.login_at[k OPERATOR(pg_catalog.+) 1], t.end_time, 'infinity')
-					  UNION ALL
-					  SELECT 1, 0, t.start_time, t.username
-					  WHERE t.username OPERATOR(pg_catalog.<>) 'Unauthenticated') e) l),
+	-- the rows: new ids and uuids; the user changes as set_session_user
+	-- records them (a logout that another login or the end follows at once
+	-- is not an entry of its own)
+	WITH e AS (
+		SELECT l.i, l.k, 0 AS o, l.login_time AS at, l.username AS who FROM pg_temp.session_import_logins l
+		UNION ALL
+		SELECT l.i, l.k, 1, l.logout_time, NULL
+		FROM pg_temp.session_import_logins l JOIN pg_temp.session_import t USING (i)
+		WHERE l.logout_time < COALESCE(l.next_login, t.end_time, 'infinity')
+		UNION ALL
+		SELECT t.i, 1, 0, t.start_time, t.username FROM pg_temp.session_import t
+		WHERE t.username <> 'Unauthenticated'),
+	a AS (
+		SELECT e.i, array_agg(e.at ORDER BY e.k, e.o) AS at, array_agg(e.who ORDER BY e.k, e.o) AS who
+		FROM e GROUP BY e.i),
 	u AS (
-		SELECT c.*, c.who[pg_catalog.cardinality(c.who)] AS last_user FROM c),
+		SELECT t.*, COALESCE(t.last_comm, t.end_time, t.start_time) AS lc,
+			   COALESCE(a.at, '{}') AS at, COALESCE(a.who, '{}') AS who,
+			   a.who[cardinality(a.who)] AS last_user
+		FROM pg_temp.session_import t LEFT JOIN a USING (i)),
 	h AS (
 		INSERT INTO session_storage.ended_sessions (id, uuid, username, authenticated, project, address,
 			scope, client_id, user_agent, node, start_time, last_comm, page_ids, recent_bytes_sent,
 			total_bytes_sent, attributes, end_time, end_reason, login_times, login_users)
-		SELECT pg_catalog.nextval('session_storage.sessions_id_seq'), pg_catalog.gen_random_uuid(),
+		SELECT nextval('session_storage.sessions_id_seq'), gen_random_uuid(),
 			   COALESCE(u.last_user, 'Unauthenticated'), u.last_user IS NOT NULL, u.project, u.address,
 			   u.scope, u.client_id, u.user_agent, u.node, u.start_time, u.lc, u.page_ids,
 			   u.recent_bytes_sent, u.total_bytes_sent, u.attributes, u.end_time,
@@ -765,14 +799,15 @@ BEGIN
 		INSERT INTO session_storage.sessions (id, uuid, username, authenticated, project, address,
 			scope, client_id, user_agent, node, start_time, last_comm, page_ids, recent_bytes_sent,
 			total_bytes_sent, attributes, login_times, login_users)
-		SELECT pg_catalog.nextval('session_storage.sessions_id_seq'), pg_catalog.gen_random_uuid(),
+		SELECT nextval('session_storage.sessions_id_seq'), gen_random_uuid(),
 			   COALESCE(u.last_user, 'Unauthenticated'), u.last_user IS NOT NULL, u.project, u.address,
 			   u.scope, u.client_id, u.user_agent, u.node, u.start_time, u.lc, u.page_ids,
 			   u.recent_bytes_sent, u.total_bytes_sent, u.attributes, u.at, u.who
 		FROM u WHERE u.end_time IS NULL ORDER BY u.i
 		RETURNING 1)
-	SELECT (SELECT pg_catalog.count(*) FROM h), (SELECT pg_catalog.count(*) FROM o) INTO n, m;
+	SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM o) INTO n, m;
 
+	DROP TABLE pg_temp.session_import_logins;
 	DROP TABLE pg_temp.session_import;
 	RETURN n + m;
 END
@@ -803,8 +838,8 @@ REVOKE ALL ON FUNCTION session.import_sessions(jsonb, boolean),
 	session.get_session_info_at(timestamptz, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_storage.index_history_partition(text),
 	session_storage.create_history_partition(date),
-	session_storage.import_problem(jsonb, boolean),
 	session_storage.import_rows(jsonb, bigint),
+	session_storage.import_login_rows(jsonb),
 	session_storage.import_sessions(jsonb, boolean) FROM PUBLIC;
 REVOKE ALL ON session.logins FROM PUBLIC;
 GRANT SELECT ON session.logins TO session_reader;

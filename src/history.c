@@ -18,6 +18,7 @@
 
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 
 #include "regex_filter.h"
@@ -58,6 +59,7 @@ session_get_session_info_at(PG_FUNCTION_ARGS)
 	TimestampTz at;
 	Datum		values[7];
 	bool		nulls[7];
+	int			nestlevel;
 
 	session_require_arg(fcinfo, 0, "at");
 	at = PG_GETARG_TIMESTAMPTZ(0);
@@ -81,9 +83,19 @@ session_get_session_info_at(PG_FUNCTION_ARGS)
 	regex_filter_put(PG_ARGISNULL(1) ? NULL : &user, &values[1], &nulls[1]);
 	regex_filter_put(PG_ARGISNULL(2) ? NULL : &project, &values[4], &nulls[4]);
 
+	/*
+	 * A plan for this instant: which partitions to read, and from which
+	 * side the partition of its day is read cheaper, depend on the value
+	 * (a generic plan would read every partition's index with guessed
+	 * selectivities).
+	 */
 	InitMaterializedSRF(fcinfo, 0);
 	session_spi_connect(&spi);
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("plan_cache_mode", "force_custom_plan", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	session_exec_into_result(fcinfo, &query_at, values, nulls);
+	AtEOXact_GUC(true, nestlevel);
 	session_spi_finish(&spi);
 	return (Datum) 0;
 }

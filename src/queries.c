@@ -364,8 +364,10 @@ SessionPlan query_import = {
 
 /*
  * The sessions open at $1: open ones that started by then, and ended ones
- * whose [start_time, end_time) holds it, found through each partition's GiST
- * index (the end_time condition prunes the partitions that ended before).
+ * with start_time <= $1 < end_time: the end_time condition prunes the
+ * partitions of the days before, and each partition's (start_time,
+ * end_time) or (end_time, start_time) index finds them (see
+ * session_storage.index_history_partition).
  * The user is the one of the last login entry at or before $1 (a row
  * without entries: its username, for the whole session).  Filters on the
  * computed username ($2-$4) and the project ($5-$7), as the listing's.
@@ -396,7 +398,7 @@ SessionPlan query_at = {
 	"UNION ALL "
 	AT_ROWS("session_storage.ended_sessions", "e", "e.last_comm", "e.recent_bytes_sent",
 			"e.total_bytes_sent", "e.end_time", "e.end_reason")
-	"WHERE e.end_time > $1 AND pg_catalog.tstzrange(e.start_time, e.end_time) @> $1"
+	"WHERE e.end_time > $1 AND e.start_time <= $1"
 	") a(id, uuid, project, address, scope, client_id, user_agent, node, start_time, last_comm, "
 	"page_ids, recent_bytes_sent, total_bytes_sent, attributes, end_time, end_reason, who) "
 	"WHERE ($2::text IS NULL OR (COALESCE(who, 'Unauthenticated') COLLATE \"C\") LIKE $2) AND "
