@@ -40,12 +40,11 @@ ORDER BY 1 DESC;
 \echo '-- 4. average session length per user, from the logins (a user who logged out'
 \echo '--    before the session ended still counts)'
 SELECT username, count(*) AS logins,
-       date_trunc('second', avg(coalesce(logout_time, now()) - login_time)) AS average,
-       date_trunc('second', sum(coalesce(logout_time, now()) - login_time)) AS total
+       date_trunc('second', avg(logout_time - login_time)) AS average,
+       date_trunc('second', sum(logout_time - login_time)) AS total
 FROM session.logins
-WHERE login_time >= date_trunc('day', now(), 'UTC') - interval '7 days'
-  AND (session_end_time IS NULL
-       OR session_end_time >= date_trunc('day', now(), 'UTC') - interval '7 days')
+WHERE session_end_time >= date_trunc('day', now(), 'UTC') - interval '7 days'
+  AND logout_time IS NOT NULL
 GROUP BY username
 ORDER BY total DESC
 LIMIT 5;
