@@ -255,7 +255,7 @@ AS 'MODULE_PATHNAME', 'session_concurrency'
 LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION session.concurrency(timestamptz, timestamptz, interval, text, timestamptz, boolean, text) IS
-	'Per bucket and group: the most sessions open at one moment (true overlap) and the distinct users, from open and ended sessions. group_by is project (the default), node, scope or none (one row per bucket, the overall peak; project, node and scope NULL); the column of the group is filled, the others are NULL. Buckets are origin + n * bucket (origin: midnight of 2000-01-01 in the session time zone unless given), every bucket that overlaps from_time .. to_time, each counted over its whole width; include_empty => true adds zero rows for buckets without sessions.';
+	'Per bucket and group: the most sessions open at one moment (true overlap) and the distinct users logged in during the bucket (from the logins), from open and ended sessions. group_by is project (the default), node, scope or none (one row per bucket, the overall peak; project, node and scope NULL); the column of the group is filled, the others are NULL. Buckets are origin + n * bucket (origin: midnight of 2000-01-01 in the session time zone unless given), every bucket that overlaps from_time .. to_time, each counted over its whole width; include_empty => true adds zero rows for buckets without sessions.';
 
 -- The body of session.concurrency, which validates the arguments, turns
 -- project_regex into a whole-value pattern and numbers the buckets first.
@@ -282,8 +282,8 @@ AS $$
 		SELECT CASE WHEN $7 OPERATOR(pg_catalog.=) 'project' THEN o.project
 					WHEN $7 OPERATOR(pg_catalog.=) 'node' THEN o.node
 					WHEN $7 OPERATOR(pg_catalog.=) 'scope' THEN o.scope END AS project,
-			   o.username, o.authenticated, o.start_time AS st,
-			   pg_catalog.statement_timestamp() AS et
+			   o.username, o.authenticated, o.login_times AS lt, o.login_users AS lu,
+			   o.start_time AS st, pg_catalog.statement_timestamp() AS et
 		FROM session_storage.sessions o, r
 		WHERE o.start_time OPERATOR(pg_catalog.<) r.hi
 		  AND ($5 IS NULL OR o.project OPERATOR(pg_catalog.~) $5)
@@ -291,12 +291,12 @@ AS $$
 		SELECT CASE WHEN $7 OPERATOR(pg_catalog.=) 'project' THEN e.project
 					WHEN $7 OPERATOR(pg_catalog.=) 'node' THEN e.node
 					WHEN $7 OPERATOR(pg_catalog.=) 'scope' THEN e.scope END,
-			   e.username, e.authenticated, e.start_time, e.end_time
+			   e.username, e.authenticated, e.login_times, e.login_users, e.start_time, e.end_time
 		FROM session_storage.ended_sessions e, r
 		WHERE e.end_time OPERATOR(pg_catalog.>) r.lo AND e.start_time OPERATOR(pg_catalog.<) r.hi
 		  AND ($5 IS NULL OR e.project OPERATOR(pg_catalog.~) $5)),
 	sb AS (
-		SELECT b.bs, s.project, s.username, s.authenticated,
+		SELECT b.bs, s.project, s.username, s.authenticated, s.lt, s.lu, s.et,
 			   GREATEST(s.st, b.bs) AS cs, LEAST(s.et, b.be) AS ce
 		FROM s JOIN b ON s.st OPERATOR(pg_catalog.<) b.be AND s.et OPERATOR(pg_catalog.>) b.bs),
 	ev AS (
@@ -308,12 +308,22 @@ AS $$
 			   pg_catalog.sum(d) OVER (PARTITION BY bs, project ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS c
 		FROM ev),
 	peaks AS (SELECT bs, project, pg_catalog.max(c) AS peak FROM run GROUP BY bs, project),
+	-- the users logged in during each session's part of the bucket, from
+	-- its login intervals (a row without entries: its user throughout)
+	lg AS (
+		SELECT sb.bs, sb.project, l.u AS username
+		FROM sb, ROWS FROM (pg_catalog.unnest(sb.lt), pg_catalog.unnest(sb.lu)) WITH ORDINALITY AS l(t, u, k)
+		WHERE sb.cs OPERATOR(pg_catalog.<) sb.ce AND l.u IS NOT NULL AND l.t OPERATOR(pg_catalog.<) sb.ce
+		  AND COALESCE(sb.lt[l.k OPERATOR(pg_catalog.+) 1], sb.et) OPERATOR(pg_catalog.>) sb.cs
+		UNION ALL
+		SELECT sb.bs, sb.project, sb.username FROM sb
+		WHERE sb.cs OPERATOR(pg_catalog.<) sb.ce AND sb.authenticated
+		  AND pg_catalog.cardinality(sb.lt) OPERATOR(pg_catalog.=) 0),
 	users AS (
-		SELECT bs, project, pg_catalog.count(DISTINCT username) FILTER (WHERE authenticated) AS u
-		FROM sb WHERE cs OPERATOR(pg_catalog.<) ce GROUP BY bs, project),
+		SELECT bs, project, pg_catalog.count(DISTINCT username) AS u FROM lg GROUP BY bs, project),
 	found AS (
-		SELECT p.bs, p.project, p.peak::integer AS peak, u.u::integer AS users
-		FROM peaks p JOIN users u ON u.bs OPERATOR(pg_catalog.=) p.bs
+		SELECT p.bs, p.project, p.peak::integer AS peak, COALESCE(u.u, 0)::integer AS users
+		FROM peaks p LEFT JOIN users u ON u.bs OPERATOR(pg_catalog.=) p.bs
 		 AND u.project IS NOT DISTINCT FROM p.project),
 	-- include_empty: every bucket gets a row for every group found in the
 	-- range (one row with a NULL group when none was)

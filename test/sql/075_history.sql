@@ -288,12 +288,23 @@ SELECT is(session.import_sessions('[{"project": "cc_0", "node": "node-9", "scope
 									{"project": "cc_1", "node": "node-9", "scope": "android", "start_time": "2026-02-02 06:30+00"}]', true),
 		  2::bigint, 'two open sessions too');
 
+-- logins for the data set: each session's user from its start, half of them
+-- logging out at the middle and a third of those logging in as someone else
+UPDATE session_storage.ended_sessions SET
+	login_times = CASE WHEN id % 2 = 0 THEN ARRAY[start_time]
+					   WHEN id % 3 = 0 THEN ARRAY[start_time, start_time + (end_time - start_time) / 2, start_time + (end_time - start_time) * 3 / 4]
+					   ELSE ARRAY[start_time, start_time + (end_time - start_time) / 2] END,
+	login_users = CASE WHEN id % 2 = 0 THEN ARRAY[username::text]
+					   WHEN id % 3 = 0 THEN ARRAY[username::text, NULL, 'x' || username]
+					   ELSE ARRAY[username::text, NULL] END;
+
 CREATE TEMP TABLE sw AS
-	SELECT project, node, scope, username, authenticated, start_time AS st, end_time AS et FROM session.history
+	SELECT id, project, node, scope, start_time AS st, end_time AS et FROM session.history
 	UNION ALL
-	SELECT project, node, scope, username, authenticated, start_time, statement_timestamp() FROM session.active_sessions;
+	SELECT id, project, node, scope, start_time, statement_timestamp() FROM session.active_sessions;
 -- every hour of the day; the instants at which the count can peak in a
--- bucket are its start and every start inside it
+-- bucket are its start and every start inside it; the users are those with
+-- a login overlapping the bucket
 CREATE FUNCTION pg_temp.sweep(g text) RETURNS TABLE (bucket_start timestamptz, grp text, peak bigint, users bigint) LANGUAGE sql AS $$
 	WITH b AS (SELECT bs, bs + interval '1 hour' AS be
 			   FROM generate_series(timestamptz '2026-02-02 00:00+00', '2026-02-02 23:00+00', '1 hour') bs),
@@ -304,8 +315,9 @@ CREATE FUNCTION pg_temp.sweep(g text) RETURNS TABLE (bucket_start timestamptz, g
 	SELECT g2.bs, g2.grp,
 		   (SELECT max((SELECT count(*) FROM s WHERE s.grp IS NOT DISTINCT FROM g2.grp AND s.st <= i.t AND s.et > i.t))
 			FROM inst i WHERE i.bs = g2.bs),
-		   (SELECT count(DISTINCT s.username) FILTER (WHERE s.authenticated) FROM s
-			WHERE s.grp IS NOT DISTINCT FROM g2.grp AND s.st < g2.bs + interval '1 hour' AND s.et > g2.bs)
+		   (SELECT count(DISTINCT l.username) FROM s JOIN session.logins l ON l.session_id = s.id
+			WHERE s.grp IS NOT DISTINCT FROM g2.grp AND s.st < g2.bs + interval '1 hour' AND s.et > g2.bs
+			  AND l.login_time < g2.bs + interval '1 hour' AND coalesce(l.logout_time, s.et) > g2.bs)
 	FROM groups g2
 $$;
 
@@ -348,16 +360,6 @@ SELECT throws_ok($$SELECT * FROM session.concurrency('2026-02-02 00:00+00', '202
 -------------------------------------------------------------------------------
 -- get_session_info_at: against a scan of the logins
 -------------------------------------------------------------------------------
-
--- logins for the data set: each session's user from its start, half of them
--- logging out at the middle and a third of those logging in as someone else
-UPDATE session_storage.ended_sessions SET
-	login_times = CASE WHEN id % 2 = 0 THEN ARRAY[start_time]
-					   WHEN id % 3 = 0 THEN ARRAY[start_time, start_time + (end_time - start_time) / 2, start_time + (end_time - start_time) * 3 / 4]
-					   ELSE ARRAY[start_time, start_time + (end_time - start_time) / 2] END,
-	login_users = CASE WHEN id % 2 = 0 THEN ARRAY[username::text]
-					   WHEN id % 3 = 0 THEN ARRAY[username::text, NULL, 'x' || username]
-					   ELSE ARRAY[username::text, NULL] END;
 
 SELECT is(pg_get_function_arguments('session.get_session_info_at(timestamptz, text, text)'::regprocedure),
 		  'at timestamp with time zone, username_regex text DEFAULT NULL::text, project_regex text DEFAULT NULL::text',
