@@ -1519,7 +1519,7 @@ CREATE FUNCTION session.get_session_info_at(at timestamptz, username_regex text 
 											project_regex text DEFAULT NULL)
 RETURNS SETOF session.session_info
 AS 'MODULE_PATHNAME', 'session_get_session_info_at'
-LANGUAGE C STABLE PARALLEL RESTRICTED
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
 ROWS 100;
 
 COMMENT ON FUNCTION session.get_session_info_at(timestamptz, text, text) IS

@@ -388,7 +388,7 @@ SessionPlan query_at = {
 	"who IS NOT NULL AS authenticated, project, address, scope, scope = 'designer' AS is_designer, "
 	"client_id, user_agent, node, start_time, last_comm, "
 	"GREATEST(session.elapsed_ms(start_time, $1), 0) AS uptime_ms, "
-	"GREATEST(session.elapsed_ms(last_comm, " TS_NOW "), 0) AS last_comm_ms, "
+	"GREATEST(session.elapsed_ms(last_comm, COALESCE(end_time, " TS_NOW ")), 0) AS last_comm_ms, "
 	"pg_catalog.cardinality(page_ids) AS active_pages, page_ids, recent_bytes_sent, "
 	"total_bytes_sent, attributes, end_time, end_reason FROM ("
 	AT_ROWS("session_storage.sessions", "s", LIVE_LAST_COMM_OF("s"),
