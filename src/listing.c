@@ -25,16 +25,6 @@ PG_FUNCTION_INFO_V1(session_get_session_info);
 PG_FUNCTION_INFO_V1(session_get_session_info_by_id);
 PG_FUNCTION_INFO_V1(session_get_session_user);
 
-/* Put a filter into the three consecutive parameters of a listing query. */
-static void
-put_filter(const RegexFilter *f, Datum *values, bool *nulls)
-{
-	RegexFilterParams p = regex_filter_params(f);
-
-	memcpy(values, p.values, sizeof(p.values));
-	memcpy(nulls, p.nulls, sizeof(p.nulls));
-}
-
 Datum
 session_get_session_info(PG_FUNCTION_ARGS)
 {
@@ -62,7 +52,7 @@ session_get_session_info(PG_FUNCTION_ARGS)
 	{
 		values[0] = CStringGetTextDatum(user.exact);
 		nulls[0] = false;
-		put_filter(has_project ? &project : NULL, &values[1], &nulls[1]);
+		regex_filter_put(has_project ? &project : NULL, &values[1], &nulls[1]);
 		session_exec_into_result(fcinfo, &query_list_exact, values, nulls);
 	}
 	else if (upper != NULL)
@@ -70,14 +60,14 @@ session_get_session_info(PG_FUNCTION_ARGS)
 		values[0] = CStringGetTextDatum(user.prefix);
 		values[1] = PointerGetDatum(upper);
 		nulls[0] = nulls[1] = false;
-		put_filter(user.prefix_only ? NULL : &user, &values[2], &nulls[2]);
-		put_filter(has_project ? &project : NULL, &values[5], &nulls[5]);
+		regex_filter_put(user.prefix_only ? NULL : &user, &values[2], &nulls[2]);
+		regex_filter_put(has_project ? &project : NULL, &values[5], &nulls[5]);
 		session_exec_into_result(fcinfo, &query_list_prefix, values, nulls);
 	}
 	else
 	{
-		put_filter(has_user ? &user : NULL, &values[0], &nulls[0]);
-		put_filter(has_project ? &project : NULL, &values[3], &nulls[3]);
+		regex_filter_put(has_user ? &user : NULL, &values[0], &nulls[0]);
+		regex_filter_put(has_project ? &project : NULL, &values[3], &nulls[3]);
 		session_exec_into_result(fcinfo, &query_list_scan, values, nulls);
 	}
 

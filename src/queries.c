@@ -35,17 +35,22 @@
  * ones (heartbeats buffered in shared memory, heartbeat_buffer.c).
  */
 #define LIVE_LAST_COMM "session.live_last_comm(id, last_comm)"
+#define LIVE_LAST_COMM_OF(a) "session.live_last_comm(" a ".id, " a ".last_comm)"
 #define LIVE_COLUMNS \
 	"id, uuid, username, authenticated, project, address, scope, client_id, " \
 	"user_agent, node, start_time, " LIVE_LAST_COMM ", page_ids, " \
 	"session.live_recent_bytes(id, recent_bytes_sent), " \
 	"session.live_total_bytes(id, total_bytes_sent), attributes"
 
+/* The login intervals of a session, carried to history with it */
+#define LOGIN_COLUMNS "login_times, login_users"
+
 /* Moves the rows of CTE d to history with the given reason expression. */
 #define MOVE_TO_HISTORY(reason) \
-	"INSERT INTO session_storage.ended_sessions (" STORED_COLUMNS ", end_time, end_reason) " \
+	"INSERT INTO session_storage.ended_sessions (" STORED_COLUMNS ", end_time, end_reason, " \
+	LOGIN_COLUMNS ") " \
 	"SELECT " LIVE_COLUMNS ", " \
-	"GREATEST(pg_catalog.statement_timestamp(), start_time), " reason " FROM d " \
+	"GREATEST(pg_catalog.statement_timestamp(), start_time), " reason ", " LOGIN_COLUMNS " FROM d " \
 	ENDED_RETURNING
 
 /* The columns of an event after event_id and event_time */
@@ -77,11 +82,13 @@
 
 /* ---------------------------------------------------------------- registry */
 
+/* a session opened with a user starts its login intervals */
 #define OPEN_INSERT \
 	"INSERT INTO session_storage.sessions (uuid, username, authenticated, project, address, " \
-	"scope, client_id, user_agent, node, start_time, last_comm, attributes) " \
+	"scope, client_id, user_agent, node, start_time, last_comm, attributes, " LOGIN_COLUMNS ") " \
 	"VALUES (pg_catalog.gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8, " \
-	TS_NOW ", " TS_NOW ", $9) "
+	TS_NOW ", " TS_NOW ", $9, " \
+	"CASE WHEN $2 THEN ARRAY[" TS_NOW "] ELSE '{}' END, CASE WHEN $2 THEN ARRAY[$1] ELSE '{}' END) "
 #define OPEN_TYPES {TEXTOID, BOOLOID, TEXTOID, INETOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID}
 
 SessionPlan query_open = {
@@ -103,7 +110,21 @@ SessionPlan query_user_sessions = {
 	2, {TEXTOID, INT8OID}, NULL
 };
 
-#define SET_USER "UPDATE session_storage.sessions SET username = $2, authenticated = $3 WHERE id = $1 "
+/*
+ * A change of user also appends to the login intervals (no entry when the
+ * user stays the same; a row without entries but with a user, inserted by
+ * hand, first gets that user from its start).
+ */
+#define SAME_USER "(username = $2 AND authenticated = $3)"
+#define NO_LOGINS "(pg_catalog.cardinality(login_times) = 0 AND authenticated)"
+#define SET_USER \
+	"UPDATE session_storage.sessions SET username = $2, authenticated = $3, " \
+	"login_times = CASE WHEN " SAME_USER " THEN login_times ELSE " \
+	"(CASE WHEN " NO_LOGINS " THEN ARRAY[start_time] ELSE login_times END) || " TS_NOW " END, " \
+	"login_users = CASE WHEN " SAME_USER " THEN login_users ELSE " \
+	"(CASE WHEN " NO_LOGINS " THEN ARRAY[username::text] ELSE login_users END) || " \
+	"(CASE WHEN $3 THEN $2 END) END " \
+	"WHERE id = $1 "
 
 SessionPlan query_set_user = {SET_USER "RETURNING id", 3, {INT8OID, TEXTOID, BOOLOID}, NULL};
 SessionPlan query_set_user_logged = {
@@ -324,10 +345,67 @@ SessionPlan query_events_purge = {
 
 /* ------------------------------------------------------------------ report */
 
-/* $1 origin, $2 bucket, $3 first and $4 last bucket number, $5 project pattern, $6 fill */
+/*
+ * $1 origin, $2 bucket, $3 first and $4 last bucket number, $5 project
+ * pattern, $6 fill, $7 group_by
+ */
 SessionPlan query_concurrency = {
-	"SELECT * FROM session_storage.concurrency($1, $2, $3, $4, $5, $6)",
-	6, {TIMESTAMPTZOID, INTERVALOID, INT8OID, INT8OID, TEXTOID, BOOLOID}, NULL
+	"SELECT * FROM session_storage.concurrency($1, $2, $3, $4, $5, $6, $7)",
+	7, {TIMESTAMPTZOID, INTERVALOID, INT8OID, INT8OID, TEXTOID, BOOLOID, TEXTOID}, NULL
+};
+
+/* ----------------------------------------------------------------- history */
+
+/* $1 the jsonb array, $2 include_open */
+SessionPlan query_import = {
+	"SELECT session_storage.import_sessions($1, $2)",
+	2, {JSONBOID, BOOLOID}, NULL
+};
+
+/*
+ * The sessions open at $1: open ones that started by then, and ended ones
+ * with start_time <= $1 < end_time: the end_time condition prunes the
+ * partitions of the days before, and each partition's (start_time,
+ * end_time) or (end_time, start_time) index finds them (see
+ * session_storage.index_history_partition).
+ * The user is the one of the last login entry at or before $1 (a row
+ * without entries: its username, for the whole session).  Filters on the
+ * computed username ($2-$4) and the project ($5-$7), as the listing's.
+ */
+#define AT_ROWS(tbl, alias, last_comm, recent, total, end_time, end_reason) \
+	"SELECT " alias ".id, " alias ".uuid, " alias ".project, " alias ".address, " alias ".scope, " \
+	alias ".client_id, " alias ".user_agent, " alias ".node, " alias ".start_time, " last_comm " AS last_comm, " \
+	alias ".page_ids, " recent " AS recent_bytes_sent, " total " AS total_bytes_sent, " \
+	alias ".attributes, " end_time " AS end_time, " end_reason " AS end_reason, " \
+	"CASE WHEN pg_catalog.cardinality(" alias ".login_times) = 0 " \
+	"THEN CASE WHEN " alias ".authenticated THEN " alias ".username::text END " \
+	"ELSE (SELECT l.u FROM ROWS FROM (pg_catalog.unnest(" alias ".login_times), pg_catalog.unnest(" alias ".login_users)) " \
+	"WITH ORDINALITY AS l(t, u, k) WHERE l.t <= $1 ORDER BY l.t DESC, l.k DESC LIMIT 1) END AS who " \
+	"FROM " tbl " " alias " "
+
+SessionPlan query_at = {
+	"SELECT id, uuid, COALESCE(who, 'Unauthenticated') COLLATE \"default\" AS username, "
+	"who IS NOT NULL AS authenticated, project, address, scope, scope = 'designer' AS is_designer, "
+	"client_id, user_agent, node, start_time, last_comm, "
+	"GREATEST(session.elapsed_ms(start_time, $1), 0) AS uptime_ms, "
+	"GREATEST(session.elapsed_ms(last_comm, COALESCE(end_time, " TS_NOW ")), 0) AS last_comm_ms, "
+	"pg_catalog.cardinality(page_ids) AS active_pages, page_ids, recent_bytes_sent, "
+	"total_bytes_sent, attributes, end_time, end_reason FROM ("
+	AT_ROWS("session_storage.sessions", "s", LIVE_LAST_COMM_OF("s"),
+			"session.live_recent_bytes(s.id, s.recent_bytes_sent)",
+			"session.live_total_bytes(s.id, s.total_bytes_sent)", "NULL::timestamptz", "NULL::text")
+	"WHERE s.start_time <= $1 "
+	"UNION ALL "
+	AT_ROWS("session_storage.ended_sessions", "e", "e.last_comm", "e.recent_bytes_sent",
+			"e.total_bytes_sent", "e.end_time", "e.end_reason")
+	"WHERE e.end_time > $1 AND e.start_time <= $1"
+	") a(id, uuid, project, address, scope, client_id, user_agent, node, start_time, last_comm, "
+	"page_ids, recent_bytes_sent, total_bytes_sent, attributes, end_time, end_reason, who) "
+	"WHERE ($2::text IS NULL OR (COALESCE(who, 'Unauthenticated') COLLATE \"C\") LIKE $2) AND "
+	"($3::text IS NULL OR (COALESCE(who, 'Unauthenticated') COLLATE \"C\") ~ $3) AND "
+	"($4::text IS NULL OR (COALESCE(who, 'Unauthenticated') COLLATE \"default\") ~ $4) AND "
+	PROJECT_FILTER(5, 6, 7) " ORDER BY start_time, id",
+	7, {TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
 };
 
 /* -------------------------------------------------------- heartbeat buffer */

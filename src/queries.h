@@ -53,6 +53,10 @@ extern SessionPlan query_events_purge;
 /* report.c */
 extern SessionPlan query_concurrency;
 
+/* history.c: import and the sessions open at an instant */
+extern SessionPlan query_import;
+extern SessionPlan query_at;
+
 /* heartbeat_buffer.c (which sessions are open) and hbuf_flush.c (the flush) */
 extern SessionPlan query_hbuf_open_ids;
 extern SessionPlan query_hbuf_flush;

@@ -353,3 +353,13 @@ regex_filter_params(const RegexFilter *f)
 	}
 	return p;
 }
+
+/* Put a filter (or none: NULL) into three consecutive query parameters. */
+void
+regex_filter_put(const RegexFilter *f, Datum *values, bool *nulls)
+{
+	RegexFilterParams p = regex_filter_params(f);
+
+	memcpy(values, p.values, sizeof(p.values));
+	memcpy(nulls, p.nulls, sizeof(p.nulls));
+}

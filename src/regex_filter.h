@@ -32,6 +32,7 @@ typedef struct RegexFilterParams
 } RegexFilterParams;
 
 extern RegexFilterParams regex_filter_params(const RegexFilter *f);
+extern void regex_filter_put(const RegexFilter *f, Datum *values, bool *nulls);
 
 extern void regex_filter_init(RegexFilter *f, text *pattern, const char *param);
 extern text *regex_prefix_upper_bound(const char *prefix);

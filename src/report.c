@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * report.c
- *	  session.concurrency(): per time bucket and project, the most sessions
- *	  open at one moment and the distinct users.
+ *	  session.concurrency(): per time bucket and group (project, node, scope
+ *	  or none), the most sessions open at one moment and the distinct users.
  *
  *	  The query is session_storage.concurrency in the install script; this
  *	  file validates the arguments, makes project_regex a whole-value
@@ -73,13 +73,22 @@ session_concurrency(PG_FUNCTION_ARGS)
 	double		bucket_usecs;
 	int64		first;
 	int64		last;
-	Datum		values[6];
-	bool		nulls[6] = {false, false, false, false, false, false};
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
+	char	   *group_by;
 
 	session_require_arg(fcinfo, 0, "from_time");
 	session_require_arg(fcinfo, 1, "to_time");
 	session_require_arg(fcinfo, 2, "bucket");
 	session_require_arg(fcinfo, 5, "include_empty");
+	session_require_arg(fcinfo, 6, "group_by");
+	group_by = text_to_cstring(PG_GETARG_TEXT_PP(6));
+	if (strcmp(group_by, "project") != 0 && strcmp(group_by, "node") != 0 &&
+		strcmp(group_by, "scope") != 0 && strcmp(group_by, "none") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown group_by \"%s\": group_by is one of project, node, scope or none",
+						group_by)));
 	from_time = PG_GETARG_TIMESTAMPTZ(0);
 	to_time = PG_GETARG_TIMESTAMPTZ(1);
 	bucket = PG_GETARG_INTERVAL_P(2);
@@ -140,6 +149,7 @@ session_concurrency(PG_FUNCTION_ARGS)
 		values[4] = CStringGetTextDatum(pf.pattern);
 	}
 	values[5] = PG_GETARG_DATUM(5);
+	values[6] = CStringGetTextDatum(group_by);
 
 	InitMaterializedSRF(fcinfo, 0);
 	session_spi_connect(&spi);

@@ -313,6 +313,25 @@ class Report:
                f"constant {fmt(run.median('rls', 'constant', 'visible'))}.")
         self.p()
 
+    def report(self):
+        run = self.run
+        if not run.has("report", "import") and not run.has("report", "at"):
+            return
+        self.p("#### Reporting: import and the sessions open at an instant")
+        self.p()
+        if run.has("report", "import"):
+            self.p(f"import_sessions of {fmt(run.median('report', 'import', 'rows'))} sessions (a login each) in one "
+                   f"call: {fmt(run.median('report', 'import', 'seconds'), 2)} s, "
+                   f"{fmt(run.median('report', 'import', 'cpu_seconds'), 2)} s of its backend's CPU.")
+        if run.has("report", "at"):
+            self.p(f"get_session_info_at 30 days back: p50 {fmt(run.median('report', 'at', 'ms'), 2)} ms, "
+                   f"p95 {fmt(run.median('report', 'at', 'p95_ms'), 2)} ms, "
+                   f"{fmt(run.median('report', 'at', 'rows'))} rows a call; its statement reads "
+                   f"{fmt(run.median('report', 'at', 'partitions_read'))} of "
+                   f"{fmt(run.median('report', 'at', 'partitions'))} history partitions, "
+                   f"{fmt(run.median('report', 'at', 'seq_scans'))} of them without an index.")
+        self.p()
+
     def summary(self, heading=True, shown=lambda t: True):
         lines = []
         for t in self.targets:
@@ -451,6 +470,7 @@ class Report:
         self.heap()
         self.expire()
         self.rls()
+        self.report()
         self.summary()
         self.notes()
         return "\n".join(self.out) + "\n"

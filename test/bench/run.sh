@@ -40,7 +40,11 @@
 #   BENCH_RLS_ROWS (1000000)     BENCH_RLS_REPEAT (11 / 5)
 #   BENCH_SYNC_COMMIT (off)  synchronous_commit of the cluster, the same for every system
 #   BENCH_LOCALE (C.UTF-8)   locale of the benchmark databases
-#   BENCH_WORKLOADS (all)    any of: listing batch lifecycle heap expire rls hbuf
+#   BENCH_WORKLOADS (all)    any of: listing batch lifecycle heap expire rls hbuf report
+#   BENCH_REPORT_IMPORT (100000)  sessions (with a login each) imported in one call
+#   BENCH_REPORT_HISTORY (10000000 / 1000000)  ended sessions for the point-in-time
+#                            listing, over BENCH_REPORT_DAYS (90) days; the instants
+#                            asked are 30 days back, BENCH_REPORT_REPEAT (21 / 11) of them
 #   BENCH_HBUF_WAL (2000000 / 200000)  single heartbeats for the heartbeat buffer's
 #                            WAL row (on BENCH_EXPIRE_ACTIVE sessions); its batched row
 #                            takes BENCH_BATCH ids a call (the published figure: 10000)
@@ -109,7 +113,11 @@ RLS_REPEAT=${BENCH_RLS_REPEAT:-$(q_or 11 5)}
 SYNC_COMMIT=${BENCH_SYNC_COMMIT:-off}
 LOCALE=${BENCH_LOCALE:-C.UTF-8}
 WORKLOADS=${BENCH_WORKLOADS:-all}
-[ "$WORKLOADS" = all ] && WORKLOADS="listing batch lifecycle heap expire rls hbuf"
+[ "$WORKLOADS" = all ] && WORKLOADS="listing batch lifecycle heap expire rls hbuf report"
+REPORT_IMPORT=${BENCH_REPORT_IMPORT:-100000}
+REPORT_HISTORY=${BENCH_REPORT_HISTORY:-$(q_or 10000000 1000000)}
+REPORT_DAYS=${BENCH_REPORT_DAYS:-90}
+REPORT_REPEAT=${BENCH_REPORT_REPEAT:-$(q_or 21 11)}
 HBUF_WAL=${BENCH_HBUF_WAL:-$(q_or 2000000 200000)}
 [ -z "${BENCH_PORT:-}" ] || export SESSION_TEST_PORT=$BENCH_PORT
 BASELINE=${BENCH_BASELINE:-}
@@ -879,6 +887,88 @@ wl_hbuf() {
 		while IFS='|' read -r metric value; do
 			res hbuf_status session 1 "$metric" "$value"
 		done
+}
+
+# The CPU seconds this backend has used (superuser: reads /proc/self/stat), for the
+# figures that a loaded machine's wall clock would blur
+CPU_SQL="(split_part(pg_read_file('/proc/self/stat'), ' ', 14)::int
+	+ split_part(pg_read_file('/proc/self/stat'), ' ', 15)::int) / 100.0"
+
+# Reporting: import_sessions of REPORT_IMPORT sessions in one call (wall and CPU
+# seconds), then get_session_info_at 30 days back over REPORT_HISTORY ended sessions
+# spread over REPORT_DAYS days (p50 and p95 of REPORT_REPEAT instants, and the
+# partitions and indexes its statement reads)
+wl_report() {
+	has session || return 0
+	say "bench: import of $REPORT_IMPORT sessions; sessions open at an instant ($REPORT_HISTORY ended over $REPORT_DAYS days)"
+	create_db b_report && q b_report "CREATE EXTENSION session" || {
+		harness_error "b_report"
+		return 0
+	}
+	# a baseline from before import_sessions has nothing to measure here
+	if [ "$(q b_report "SELECT to_regprocedure('session.import_sessions(jsonb, boolean)') IS NOT NULL")" != t ]; then
+		note "no session.import_sessions in this version$SIDE_TAG: the report rows are skipped"
+		return 0
+	fi
+	psql -X -q -A -t -v ON_ERROR_STOP=1 -d b_report >"$LOGS/report-import.out" 2>&1 <<-SQL
+		CREATE TEMP TABLE src AS SELECT jsonb_agg(jsonb_build_object(
+			'project', 'p' || (i % 20), 'node', 'node-' || (i % 5), 'address', '10.0.' || (i % 250) || '.' || (i % 200),
+			'scope', (ARRAY['browser', 'designer', 'ios', 'android', 'client'])[1 + i % 5],
+			'start_time', st, 'last_comm', st + interval '20 minutes', 'end_time', st + interval '30 minutes',
+			'end_reason', (ARRAY['logout', 'timeout', 'terminated', 'node_shutdown'])[1 + i % 4],
+			'total_bytes_sent', i * 10,
+			'logins', jsonb_build_array(jsonb_build_object('username', 'user' || (i % 5000),
+				'login_time', st + interval '1 minute', 'logout_time', st + interval '25 minutes'))))
+			AS j
+		FROM (SELECT i, now() - interval '6 days' + i * (interval '5 days' / $REPORT_IMPORT) AS st
+			  FROM generate_series(1, $REPORT_IMPORT) i) g;
+		SELECT clock_timestamp() AS t0, $CPU_SQL AS c0 \gset
+		SELECT session.import_sessions(j) FROM src;
+		SELECT extract(epoch FROM clock_timestamp() - :'t0'), $CPU_SQL - :c0;
+	SQL
+	res report import 1 rc $?
+	res report import 1 rows "$(sed -n 1p "$LOGS/report-import.out")"
+	res report import 1 seconds "$(sed -n 2p "$LOGS/report-import.out" | cut -d'|' -f1)"
+	res report import 1 cpu_seconds "$(sed -n 2p "$LOGS/report-import.out" | cut -d'|' -f2)"
+
+	# the history, with the partitions the extension makes
+	q b_report "TRUNCATE session_storage.ended_sessions;
+		SELECT session_storage.create_history_partition(d::date)
+		FROM generate_series((now() AT TIME ZONE 'UTC')::date - $REPORT_DAYS - 1, (now() AT TIME ZONE 'UTC')::date - 1, '1 day') d
+		WHERE to_regclass('session_storage.ended_sessions_' || to_char(d, 'YYYYMMDD')) IS NULL" >/dev/null &&
+		load b_report load_report_history.sql 1 "$REPORT_HISTORY" -v users="$USERS" -v days="$REPORT_DAYS" &&
+		q b_report "VACUUM ANALYZE session_storage.ended_sessions" || {
+		harness_error "report history"
+		return 0
+	}
+	local i script=$WORK/report-at.sql
+	{
+		printf '%s\n' '\timing on'
+		for ((i = 1; i <= REPORT_REPEAT; i++)); do
+			echo "SELECT 'at', count(*) FROM session.get_session_info_at(now() - interval '30 days' - interval '$((i * 67)) minutes');"
+		done
+	} >"$script"
+	psql -X -q -A -t -v ON_ERROR_STOP=1 -d b_report -f "$script" >"$LOGS/report-at.out" 2>&1 ||
+		note "point-in-time run failed (see $LOGS/report-at.out)"
+	awk -F'|' '$1 == "at" {rows = $2; next} /^Time: / && rows != "" {split($0, t, " "); print t[2] "\t" rows; rows = ""}' \
+		"$LOGS/report-at.out" | sort -n | awk -v n="$REPORT_REPEAT" '
+		{ms[NR] = $1; rows += $2}
+		END {if (NR) printf "%s %s %s\n", ms[int((NR + 1) / 2)], ms[int(NR * 0.95 + 0.999)], rows / NR}' | {
+		read -r p50 p95 rows
+		res report at 1 ms "$p50"
+		res report at 1 p95_ms "$p95"
+		res report at 1 rows "$rows"
+	}
+	# the plan of its statement for one instant: partitions read and their indexes
+	q b_report "EXPLAIN (ANALYZE, COSTS OFF, SUMMARY OFF, TIMING OFF)
+		SELECT e.id FROM session_storage.ended_sessions e
+		WHERE e.end_time > now() - interval '30 days' AND e.start_time <= now() - interval '30 days'" \
+		>"$LOGS/report-explain.out" 2>&1
+	res report at 1 partitions_read "$(grep -c 'Index.*Scan.* on ended_sessions_' "$LOGS/report-explain.out")"
+	res report at 1 partitions "$(q b_report "SELECT count(*) FROM pg_inherits
+		WHERE inhparent = 'session_storage.ended_sessions'::regclass")"
+	res report at 1 seq_scans "$(grep -c 'Seq Scan on ended_sessions_[0-9]' "$LOGS/report-explain.out")"
+	cat "$LOGS/report-explain.out" >&2
 }
 
 # a workload's tables (tables.tsv), then its function wl_NAME if it has one

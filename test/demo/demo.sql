@@ -204,7 +204,8 @@ SELECT pg_reload_conf();
 \echo '########################################################################'
 \echo '-- who is on now'
 SELECT id, username, project, scope, node, active_pages, last_comm_ms < 60000 AS seen_last_minute
-FROM session.active_sessions;
+FROM session.active_sessions
+ORDER BY start_time, id;
 \echo '-- per project'
 SELECT project, open_sessions, users, designers, clientless
 FROM session.project_usage
@@ -220,3 +221,8 @@ SELECT end_reason, count(*) FROM session.history GROUP BY end_reason ORDER BY en
 SELECT bucket_start, project, peak_sessions, distinct_users
 FROM session.concurrency(now() - interval '3 hours', now(), '1 hour', include_empty => true)
 ORDER BY bucket_start, project;
+
+\echo
+\echo '########################################################################'
+\echo '# 9. A week of history (test/demo/week.sql, through session.import_sessions)'
+\echo '########################################################################'

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: installs the packages the demo needs (deps.sh demo), builds, installs,
-# and walks through test/demo/demo.sql with psql in a throwaway cluster made by
+# and walks through test/demo/demo.sql, then loads a week of history (test/demo/week.sql)
+# and runs the reporting panels of test/demo/reporting.sql, with psql in a throwaway cluster made by
 # Debian's pg_virtualenv (session.database = 'demo', worker pass every second),
 # dropped at the end.
 set -euo pipefail
@@ -20,10 +21,11 @@ else
 	pgxs_make -s install
 fi
 
-say "running test/demo/demo.sql in a throwaway cluster"
+say "running test/demo/demo.sql, then a week of history (week.sql) and its reports (reporting.sql)"
 clean_pg_env
 # psql reads the walkthrough from standard input, opened here: the cluster's owner
 # need not be able to read the tree.
 # shellcheck disable=SC2016 # expanded by the inner shell
-as_postgres "${VIRTUALENV[@]}" -o "session.database=demo" \
-	sh -c 'createdb demo && psql -X -e -v ON_ERROR_STOP=1 -d demo' <test/demo/demo.sql 2>&1
+cat test/demo/demo.sql test/demo/week.sql test/demo/reporting.sql |
+	as_postgres "${VIRTUALENV[@]}" -o "session.database=demo" \
+		sh -c 'createdb demo && psql -X -e -v ON_ERROR_STOP=1 -d demo' 2>&1

@@ -150,7 +150,7 @@ SELECT is((SELECT array_agg(id) FROM session.get_session_info('.*o.*', 'MyProjec
 -------------------------------------------------------------------------------
 
 -- rows compared as text: the view's username has the table's "C" collation
-SELECT results_eq('SELECT a::text FROM session.active_sessions a',
+SELECT results_eq('SELECT a::text FROM session.active_sessions a ORDER BY start_time, id',
 				  'SELECT g::text FROM session.get_session_info() g',
 				  'session.active_sessions equals get_session_info()');
 SELECT is((SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute

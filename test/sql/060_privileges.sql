@@ -9,7 +9,7 @@
 \pset pager off
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(162);
+SELECT plan(176);
 
 CREATE ROLE r_none NOLOGIN;
 CREATE ROLE r_reader NOLOGIN IN ROLE session_reader;
@@ -80,8 +80,12 @@ INSERT INTO expected_function VALUES
 	('session.live_recent_bytes(bigint,bigint)', 'reader', format('SELECT session.live_recent_bytes(%s, 0)', :s_open)),
 	('session.live_total_bytes(bigint,bigint)', 'reader', format('SELECT session.live_total_bytes(%s, 0)', :s_open)),
 	('session.heartbeat_buffer_status()', 'reader', 'SELECT count(*) FROM session.heartbeat_buffer_status()'),
-	('session.concurrency(timestamp with time zone,timestamp with time zone,interval,text,timestamp with time zone,boolean)', 'reader',
+	('session.concurrency(timestamp with time zone,timestamp with time zone,interval,text,timestamp with time zone,boolean,text)', 'reader',
 	 $$SELECT count(*) FROM session.concurrency('2026-01-05 00:00+00', '2026-01-06 00:00+00')$$),
+	('session.get_session_info_at(timestamp with time zone,text,text)', 'reader',
+	 $$SELECT count(*) FROM session.get_session_info_at(statement_timestamp(), 'priv_.*', 'priv_project')$$),
+	('session.import_sessions(jsonb,boolean)', 'admin',
+	 $$SELECT session.import_sessions('[{"project": "priv_project", "username": "priv_imp", "start_time": "2026-01-05 10:00+00", "end_time": "2026-01-05 11:00+00"}]')$$),
 	('session.stats()', 'reader', 'SELECT count(*) FROM session.stats()'),
 	('session.open_session(text,text,inet,text,text,text,text,jsonb)', 'app', $$SELECT session.open_session('priv_carol', 'priv_project')$$),
 	('session.set_session_user(bigint,text)', 'app', format('SELECT session.set_session_user(%s, %L)', :s_open, 'priv_dave')),
@@ -106,6 +110,7 @@ INSERT INTO expected_relation VALUES
 	('session.connections', 'reader'),
 	('session.open_session_counts', 'reader'),
 	('session.open_summary', 'reader'),
+	('session.logins', 'reader'),
 	('session_storage.sessions', 'nobody'),
 	('session_storage.ended_sessions', 'nobody'),
 	('session_storage.ended_sessions_default', 'nobody'),
@@ -269,6 +274,12 @@ SELECT is(pg_temp.as_role('r_reader', $$SELECT usename || ':' || user_context FR
 SELECT session.reset_user_context() AS ignored \gset
 SELECT lives_ok($$SELECT pg_temp.as_role('r_reader', 'SELECT count(*) FROM session.concurrency(''2026-01-05 00:00+00'', ''2026-01-06 00:00+00'')')$$,
 				'r_reader can call concurrency');
+SELECT is(pg_temp.as_role('r_reader', $$SELECT count(*) FROM session.get_session_info_at(statement_timestamp(), 'priv_.*', 'priv_project')$$), '2',
+		  'r_reader can list the sessions open at an instant');
+SELECT is(pg_temp.as_role('r_reader', $$SELECT string_agg(username, ',' ORDER BY username) FROM session.logins WHERE username LIKE 'priv\_%'$$), 'priv_alice,priv_bob',
+		  'r_reader can read session.logins');
+SELECT throws_ok($$SELECT pg_temp.as_role('r_reader', 'SELECT session.import_sessions(''[]'')')$$,
+				 '42501', NULL, 'r_reader cannot import sessions');
 SELECT throws_ok($$SELECT pg_temp.as_role('r_reader', 'SELECT session.open_session(''x'', ''priv_project'')')$$,
 				 '42501', NULL, 'r_reader cannot open a session');
 SELECT throws_ok(format('SELECT pg_temp.as_role(%L, %L)', 'r_reader', format('SELECT session.heartbeat(%s)', :s_open)),
@@ -319,6 +330,12 @@ SELECT throws_ok(format('SELECT pg_temp.as_role(%L, %L)', 'r_app', format('SELEC
 				 '42501', NULL, 'r_app cannot terminate a session');
 SELECT is(pg_temp.as_role('r_app', $$SELECT session.close_node_sessions('priv_node_app')$$), '0',
 		  'r_app can close a node''s sessions (a restarting node closes its own)');
+SELECT throws_ok($$SELECT pg_temp.as_role('r_app', 'SELECT session.import_sessions(''[]'')')$$,
+				 '42501', NULL, 'r_app cannot import sessions');
+SELECT throws_ok($$SELECT pg_temp.as_role('r_app', 'SELECT count(*) FROM session.get_session_info_at(now())')$$,
+				 '42501', NULL, 'r_app cannot list the sessions open at an instant');
+SELECT throws_ok($$SELECT pg_temp.as_role('r_app', 'SELECT count(*) FROM session.logins')$$,
+				 '42501', NULL, 'r_app cannot read session.logins');
 SELECT throws_ok($$SELECT pg_temp.as_role('r_app', 'SELECT session.expire_sessions()')$$,
 				 '42501', NULL, 'r_app cannot expire sessions');
 SELECT throws_ok($$SELECT pg_temp.as_role('r_app', 'SELECT session.purge_history(''1 day'')')$$,
@@ -341,6 +358,10 @@ SELECT is(pg_temp.as_role('r_admin', format('SELECT end_reason FROM session.get_
 		  'r_admin can read sessions (member of session_reader)');
 SELECT lives_ok($$SELECT pg_temp.as_role('r_admin', 'SELECT session.open_session(''priv_hugo'', ''priv_project'')')$$,
 				'r_admin can open sessions (member of session_app)');
+SELECT is(pg_temp.as_role('r_admin', $$SELECT session.import_sessions('[{"project": "priv_project", "username": "priv_ivan", "start_time": "2026-01-05 10:00+00", "end_time": "2026-01-05 11:00+00"}]')$$), '1',
+		  'r_admin can import sessions');
+SELECT is(pg_temp.as_role('r_admin', $$SELECT string_agg(username || ' ' || (end_time = '2026-01-05 11:00+00'), ',') FROM session.history WHERE username = 'priv_ivan'$$),
+		  'priv_ivan true', 'the imported session is in history');
 SELECT throws_ok($$SELECT pg_temp.as_role('r_admin', 'SELECT count(*) FROM session_storage.sessions')$$,
 				 '42501', NULL, 'r_admin cannot read session_storage.sessions directly');
 SELECT throws_ok($$SELECT pg_temp.as_role('r_admin', 'SELECT count(*) FROM session_storage.ended_sessions')$$,

