@@ -24,7 +24,7 @@ plan skip_all => "$exporter is not installed (test/scripts/deps.sh installs it)"
 
 # the query file without its result caching, so that each scrape is fresh
 my $queries = "$PostgreSQL::Test::Utils::tmp_check/session-exporter-queries.yaml";
-my $text = slurp_file("$ENV{TESTDIR}/doc/prometheus/session-exporter-queries.yaml");
+my $text = slurp_file(session_root() . "/doc/prometheus/session-exporter-queries.yaml");
 ok($text =~ s/^\s*cache_seconds: \d+\n//mg, 'the query file caches the open-session queries');
 append_to_file($queries, $text);
 
