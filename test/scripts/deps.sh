@@ -2,8 +2,8 @@
 # deps.sh [PROFILE...]: installs the Debian packages a task needs (default: test).
 #   demo     build and run the extension: server, headers, make, gcc (make demo)
 #   core     demo plus what make installcheck and make prove_installcheck use:
-#            pgTAP, pg_prove, IPC::Run, PgBouncer and the Prometheus exporter (the
-#            TAP tests that need them); make matrix installs it in each root
+#            pgTAP, pg_prove, IPC::Run, PgBouncer, the Prometheus exporter and curl
+#            (the TAP tests that need them); make matrix installs it in each root
 #            filesystem
 #   test     core plus everything else make test and make bench use: sqlsmith,
 #            Python with psycopg, Java with JDBC, Jython, Prometheus,
@@ -31,6 +31,7 @@ core=(
 	libipc-run-perl
 	pgbouncer
 	prometheus-postgres-exporter
+	curl
 )
 test=(
 	"${core[@]}"
@@ -47,7 +48,6 @@ test=(
 	libpostgresql-jdbc-java
 	jython
 	prometheus
-	curl
 	python3-yaml
 	"postgresql-$major-auto-failover"
 	pg-auto-failover-cli
