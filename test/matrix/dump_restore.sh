@@ -34,8 +34,9 @@ check() {
 	fi
 }
 
+# q DB SQL: the last line that the statements of SQL print
 q() {
-	psql -X -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"
+	psql -X -A -t -q -v ON_ERROR_STOP=1 -d "$1" -c "$2" | tail -n 1
 }
 
 case $mode in
