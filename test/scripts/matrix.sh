@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make matrix: builds the extension with -Werror and runs make installcheck
-# (regress and isolation) and make prove_installcheck (TAP) on every supported
-# PostgreSQL major version, each against a throwaway cluster that preloads the
-# library (test/scripts/test.sh with SESSION_TEST_ONLY="regress/* isolation/* tap/*"),
+# (regress and isolation), make prove_installcheck (TAP) and the upgrade check on
+# every supported PostgreSQL major version, each against a throwaway cluster that
+# preloads the library (test/scripts/test.sh with SESSION_TEST_ONLY=$MATRIX_TESTS),
 # then restores a pg_dump made on 15 into each later version
 # (test/matrix/dump_restore.sh). Ends with one line per version and
 #   matrix: N passed, M failed[, K skipped]
@@ -25,7 +25,7 @@
 #   MATRIX_MIRROR    the Debian mirror (default: the one this machine's apt uses)
 #   MATRIX_REFRESH=1 upgrade the cached root filesystems' packages first
 #   MATRIX_TIMEOUT   seconds per version (default 3600)
-#   MATRIX_TESTS     the tests of test.sh to run (default "regress/* isolation/* tap/*")
+#   MATRIX_TESTS     the tests of test.sh to run (default "regress/* isolation/* tap/* upgrade/*")
 #   SESSION_TEST_PORT  the port of the throwaway clusters (default: a free one)
 # Logs: MATRIX_CACHE/logs/VERSION.log (the whole test output of a version) and
 # MATRIX_CACHE/logs/VERSION/ (regression.diffs, output_iso/, tmp_check/log/).
@@ -79,10 +79,12 @@ VERSIONS=${MATRIX_VERSIONS:-15 17 18}
 CACHE=${MATRIX_CACHE:-$ROOT/.matrix}
 LOGS=$CACHE/logs
 TIMEOUT=${MATRIX_TIMEOUT:-3600}
-# what the matrix runs of the suites (the reliability, client and ops scripts
-# need tools that only the host has; make test runs them on 15); MATRIX_TESTS
+# what the matrix runs of the suites: installcheck, prove_installcheck and the
+# upgrade check (ALTER EXTENSION UPDATE from every released version), which needs
+# only psql (the reliability, client and ops scripts need tools that only the
+# host has; make test runs them on 15); MATRIX_TESTS
 # narrows it for a quick check, with the patterns of SESSION_TEST_ONLY
-MATRIX_TESTS=${MATRIX_TESTS:-"regress/* isolation/* tap/*"}
+MATRIX_TESTS=${MATRIX_TESTS:-"regress/* isolation/* tap/* upgrade/*"}
 
 # The first Debian mirror of this machine's apt sources that is not the security
 # archive; deb.debian.org when there is none.
