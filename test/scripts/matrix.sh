@@ -61,6 +61,7 @@ if [ "${1:-}" = --enter ]; then
 		done
 	}
 	trap cleanup EXIT
+	trap 'exit 1' INT TERM HUP
 	mount -t proc proc "$dir/proc" && mounted+=("$dir/proc") || exit 1
 	mkdir -p "$dir/dev/shm" "$dir/dev/pts"
 	mount -t tmpfs -o mode=1777,nosuid,nodev shm "$dir/dev/shm" && mounted+=("$dir/dev/shm") || exit 1
@@ -170,7 +171,13 @@ summary() {
 	grep -E '^tests: [0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1
 }
 
-mkdir -p "$LOGS"
+mkdir -p "$LOGS" || exit 1
+# one run per cache: the roots hold the copy of the tree a run is testing
+exec 9>"$CACHE/lock"
+if ! flock -n 9; then
+	echo "matrix: another make matrix is using $CACHE (MATRIX_CACHE chooses another)" >&2
+	exit 1
+fi
 DUMP=$CACHE/dump
 declare -A STATUS LINE
 TOTAL_PASSED=0
