@@ -68,11 +68,18 @@ sub poll_until
 
 	while (time() < $deadline)
 	{
-		$node->psql(
-			$db, $sql,
-			stdout => \$stdout,
-			stderr => \$stderr,
-			on_error_die => 0);
+		# psql gets the statement on its standard input: while the server
+		# restarts, psql may exit before reading it, and IPC::Run dies of the
+		# broken pipe; that is a miss like any other
+		$stdout = undef;
+		eval {
+			$node->psql(
+				$db, $sql,
+				stdout => \$stdout,
+				stderr => \$stderr,
+				on_error_die => 0);
+			1;
+		} or $stderr = "psql: $@";
 		return 1 if defined $stdout && $stdout eq $expected;
 		usleep(100_000);
 	}
