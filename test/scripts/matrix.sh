@@ -267,6 +267,7 @@ else
 				LINE[$v]="no Debian suite known for PostgreSQL $v"
 				continue
 			fi
+			say "$v: the root filesystem of Debian $(suite_of "$v") (log: $LOGS/root-$v.log)"
 			if ! prepare_root "$v" "$CACHE/roots/$(suite_of "$v")" >"$LOGS/root-$v.log" 2>&1; then
 				tail -n 20 "$LOGS/root-$v.log"
 				echo "!!! $v: SKIPPED: its root filesystem or packages could not be fetched (log: $LOGS/root-$v.log)"
@@ -278,6 +279,7 @@ else
 		run_tests "$v"
 		ok=$?
 		tests=$(summary "$LOGS/$v.log")
+		echo "$v: ${tests:-no summary}"
 		if [ -n "$tests" ]; then
 			read -r _ p _ f _ <<<"$tests"
 			TOTAL_PASSED=$((TOTAL_PASSED + p))
