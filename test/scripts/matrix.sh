@@ -139,6 +139,8 @@ prepare_root() {
 		enter "$dir" env PG_MAJOR="$v" bash /work/session/test/scripts/deps.sh core </dev/null || return 1
 		# the packages made a cluster "main"; the tests make their own
 		enter "$dir" pg_dropcluster --stop "$v" main 2>/dev/null
+		# the downloaded packages (a quarter of a GB) are installed: drop them
+		enter "$dir" apt-get clean
 		echo "$suite PostgreSQL $v" >"$dir/etc/session-matrix"
 	fi
 	[ -x "$dir/usr/lib/postgresql/$v/bin/pg_config" ]
