@@ -42,7 +42,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@
 
 # PGXS defines the recipe (a macro) but no target; pgvector's idiom
-.PHONY: prove_installcheck deps test demo bench stress ha package dist
+.PHONY: prove_installcheck deps test matrix demo bench stress ha package dist
 prove_installcheck:
 	$(prove_installcheck)
 
@@ -51,6 +51,11 @@ deps:
 	bash test/scripts/deps.sh test
 test:
 	bash test/scripts/test.sh
+# make matrix: build with -Werror and run installcheck and prove_installcheck on
+# PostgreSQL 15, 17 and 18 (MATRIX_VERSIONS), each but 15 in a root filesystem of its
+# Debian suite; as root (see test/scripts/matrix.sh)
+matrix:
+	bash test/scripts/matrix.sh
 demo:
 	bash test/scripts/demo.sh
 bench:

@@ -129,10 +129,10 @@ hbuf_here(void)
 	if (hbuf == NULL || !OidIsValid(MyDatabaseId) || hbuf->database != MyDatabaseId ||
 		!OidIsValid(hbuf->relid))
 		return false;
-	if (stmt != GetCurrentStatementStartTimestamp() || lxid != MyProc->lxid)
+	if (stmt != GetCurrentStatementStartTimestamp() || lxid != SESSION_MY_LXID)
 	{
 		stmt = GetCurrentStatementStartTimestamp();
-		lxid = MyProc->lxid;
+		lxid = SESSION_MY_LXID;
 		answer = !RecoveryInProgress() && sessions_relid() == hbuf->relid;
 	}
 	return answer;

@@ -290,7 +290,7 @@ regex_filter_init(RegexFilter *f, text *pattern, const char *param)
 		}
 	}
 	if (prefix)
-		free(prefix);
+		session_regprefix_free(prefix);
 	pg_regfree(&re);
 }
 

@@ -10,6 +10,8 @@
 
 #include "postgres.h"
 
+#include "compat.h"
+
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/array.h"
@@ -113,14 +115,6 @@ extern int64 session_expire_now(bool per_batch_commit);
 extern int64 session_purge_older_than(TimestampTz cutoff);
 extern void session_maintain_partitions(void);
 
-/* This backend's slot in per-backend shared arrays (0-based; -1: none) */
-#if PG_VERSION_NUM >= 170000
-#include "storage/procnumber.h"
-#define SESSION_MY_SLOT ((int) MyProcNumber)
-#else
-#include "storage/backendid.h"
-#define SESSION_MY_SLOT ((int) MyBackendId - 1)
-#endif
 
 /* context.c / connections.c */
 extern void session_context_init(void);

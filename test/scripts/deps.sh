@@ -1,27 +1,40 @@
 #!/usr/bin/env bash
 # deps.sh [PROFILE...]: installs the Debian packages a task needs (default: test).
 #   demo     build and run the extension: server, headers, make, gcc (make demo)
-#   test     demo plus everything make test and make bench use: pgTAP, pg_prove,
-#            IPC::Run, PgBouncer, sqlsmith, Python with psycopg, Java with JDBC, Jython,
-#            Prometheus and its PostgreSQL exporter, pg_auto_failover (make test, make deps)
+#   core     demo plus what make installcheck and make prove_installcheck use:
+#            pgTAP, pg_prove, IPC::Run, PgBouncer, the Prometheus exporter and curl
+#            (the TAP tests that need them); make matrix installs it in each root
+#            filesystem
+#   test     core plus everything else make test and make bench use: sqlsmith,
+#            Python with psycopg, Java with JDBC, Jython, Prometheus,
+#            pg_auto_failover (make test, make deps)
 #   package  building the Debian package: debhelper, lintian, dpkg-dev, fakeroot
+#   matrix   make matrix on the host: debootstrap, which makes the root filesystems
+#            of the other Debian suites
+# The PostgreSQL packages are those of the major version PG_MAJOR (default 15).
 # Quiet when everything is present. As root, installs what is missing; otherwise
 # prints the apt-get command to run and exits 1.
 set -euo pipefail
 
+major=${PG_MAJOR:-15}
 demo=(
-	postgresql-15
-	postgresql-client-15
-	postgresql-server-dev-15
+	"postgresql-$major"
+	"postgresql-client-$major"
+	"postgresql-server-dev-$major"
 	make
 	gcc
 )
-test=(
+core=(
 	"${demo[@]}"
-	postgresql-15-pgtap
+	"postgresql-$major-pgtap"
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
 	pgbouncer
+	prometheus-postgres-exporter
+	curl
+)
+test=(
+	"${core[@]}"
 	sqlsmith
 	python3
 	python3-psycopg
@@ -34,11 +47,9 @@ test=(
 	default-jdk-headless
 	libpostgresql-jdbc-java
 	jython
-	prometheus-postgres-exporter
 	prometheus
-	curl
 	python3-yaml
-	postgresql-15-auto-failover
+	"postgresql-$major-auto-failover"
 	pg-auto-failover-cli
 )
 package=(
@@ -49,17 +60,23 @@ package=(
 	dpkg-dev
 	fakeroot
 	git
-	postgresql-15-pgtap
+	"postgresql-$major-pgtap"
+)
+matrix=(
+	debootstrap
+	debian-archive-keyring
 )
 
 packages=()
 for profile in "${@:-test}"; do
 	case $profile in
 		demo) packages+=("${demo[@]}") ;;
+		core) packages+=("${core[@]}") ;;
 		test) packages+=("${test[@]}") ;;
 		package) packages+=("${package[@]}") ;;
+		matrix) packages+=("${matrix[@]}") ;;
 		*)
-			echo "deps: unknown profile $profile (demo, test, package)" >&2
+			echo "deps: unknown profile $profile (demo, core, test, package, matrix)" >&2
 			exit 2
 			;;
 	esac

@@ -79,7 +79,8 @@ as_postgres() {
 
 # tree_for_postgres DIR: prints a directory holding the work tree DIR that the user
 # of as_postgres may write to (pg_regress writes results/, the TAP tests tmp_check/):
-# DIR itself unless root, else a copy (without .git) owned by postgres.
+# DIR itself unless root, else a copy (without .git, nor make matrix's root
+# filesystems in .matrix) owned by postgres.
 tree_for_postgres() {
 	local src=$1 dst
 	if [ "$(id -u)" -ne 0 ]; then
@@ -87,7 +88,7 @@ tree_for_postgres() {
 		return
 	fi
 	dst=$(mktemp -d /tmp/session-work.XXXXXX) || return 1
-	tar -C "$src" --exclude=./.git --exclude=./tmp_check --exclude=./results \
+	tar -C "$src" --exclude=./.git --exclude=./.matrix --exclude=./tmp_check --exclude=./results \
 		--exclude=./output_iso --exclude=./test/bench/results -cf - . |
 		tar -C "$dst" -xf - || return 1
 	chown -R postgres:postgres "$dst" || return 1

@@ -11,7 +11,9 @@
 # the tree (initdb and the TAP tests refuse root; pg_regress and prove write into the
 # tree); results/, output_iso/, regression.diffs and tmp_check/ are copied back.
 #
-# Environment: see test/scripts/lib.sh and test/scripts/suites.sh.
+# Environment: see test/scripts/lib.sh and test/scripts/suites.sh; SESSION_TEST_DEPS
+# (the profiles of deps.sh to install, default "test"; make matrix runs "core", for the
+# major version of PG_CONFIG).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -54,8 +56,9 @@ step() {
 	echo "$verdict $name" >>"$RESULTS"
 }
 
-say "dependencies: test/scripts/deps.sh test"
-step deps bash test/scripts/deps.sh test
+say "dependencies: test/scripts/deps.sh ${SESSION_TEST_DEPS:-test}"
+# shellcheck disable=SC2086 # a list of profiles
+step deps bash test/scripts/deps.sh ${SESSION_TEST_DEPS:-test}
 say "build: make DEVELOPMENT=1 (-Werror), every object rebuilt"
 step build pgxs_make -s -B DEVELOPMENT=1
 say "install: make install"

@@ -27,7 +27,7 @@ $node->start;
 # only to read heartbeat_buffer_status(), which is cluster-wide
 $node->safe_psql('postgres', 'CREATE EXTENSION session');
 
-my $root = $ENV{TESTDIR} // '.';
+my $root = session_root();
 my ($out, $err) = ('', '');
 my $ok = IPC::Run::run(
 	[ 'bash', "$root/test/reliability/soak.sh" ],

@@ -18,6 +18,7 @@ use Test::More;
 use Time::HiRes qw(usleep time);
 
 our @EXPORT = qw(
+  session_root
   session_node
   poll_until
   query_value
@@ -30,6 +31,14 @@ our @EXPORT = qw(
   log_since
   pooler_psql
 );
+
+# The root of the tree: the directory prove runs in (PGXS's prove_installcheck
+# changes to the source directory). Up to 16, PGXS also named it in TESTDIR,
+# which 17 dropped.
+sub session_root
+{
+	return $ENV{TESTDIR} // '.';
+}
 
 # A new, initialized (not started) node whose log lines carry the backend
 # type, so that the background worker's messages can be told apart, and
@@ -59,11 +68,18 @@ sub poll_until
 
 	while (time() < $deadline)
 	{
-		$node->psql(
-			$db, $sql,
-			stdout => \$stdout,
-			stderr => \$stderr,
-			on_error_die => 0);
+		# psql gets the statement on its standard input: while the server
+		# restarts, psql may exit before reading it, and IPC::Run dies of the
+		# broken pipe; that is a miss like any other
+		$stdout = undef;
+		eval {
+			$node->psql(
+				$db, $sql,
+				stdout => \$stdout,
+				stderr => \$stderr,
+				on_error_die => 0);
+			1;
+		} or $stderr = "psql: $@";
 		return 1 if defined $stdout && $stdout eq $expected;
 		usleep(100_000);
 	}
