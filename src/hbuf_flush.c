@@ -35,6 +35,7 @@
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -81,14 +82,14 @@ history_add(HbufEntry *e, TransactionId xid, int64 sub)
  * before the oldest snapshot that reads the table); true if one is free.
  */
 static bool
-history_prune(HbufEntry *e, GlobalVisState *vis)
+history_prune(HbufEntry *e, TransactionId horizon)
 {
 	bool		room = false;
 
 	for (int i = 0; i < HBUF_FLUSH_HISTORY; i++)
 	{
 		if (TransactionIdIsValid(e->flush_xid[i]) &&
-			GlobalVisTestIsRemovableXid(vis, e->flush_xid[i]))
+			TransactionIdPrecedes(e->flush_xid[i], horizon))
 		{
 			e->flush_xid[i] = InvalidTransactionId;
 			e->flush_sub[i] = 0;
@@ -191,12 +192,18 @@ static int
 claim_batch(HbufFlushed *batch, int n)
 {
 	Relation	rel = try_relation_open(hbuf->relid, AccessShareLock);
-	GlobalVisState *vis;
+	TransactionId horizon;
 	int			m = 0;
 
 	if (rel == NULL)
 		return 0;
-	vis = GlobalVisTestFor(rel);
+
+	/*
+	 * Computed now, not GlobalVisTest's cached horizon, which is brought up
+	 * to date only when xids advance: without flushes nothing else may
+	 * assign one.
+	 */
+	horizon = GetOldestNonRemovableTransactionId(rel);
 	GET_VXID_FROM_PGPROC(hbuf->flusher, *MyProc);
 	flushed = batch;
 	for (int i = 0; i < n; i++)
@@ -207,7 +214,7 @@ claim_batch(HbufFlushed *batch, int n)
 
 		take = e != NULL &&
 			!(VirtualTransactionIdIsValid(e->owner) && e->ending) &&
-			history_prune(e, vis);
+			history_prune(e, horizon);
 		if (take)
 		{
 			e->flushing = true;

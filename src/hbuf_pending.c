@@ -14,9 +14,11 @@
  *	  transaction owns the entry of the session, and applied to the entries
  *	  of hbuf_table.c.  Beside it, the ids whose entries the transaction
  *	  claimed: they are released at commit, after the ops are published, and
- *	  at abort; a subtransaction that rolls back keeps its claims until the
- *	  top transaction ends, as it would keep a row lock's wait queue short
- *	  only by ending.  The transaction's own reads see its ops through
+ *	  at abort, also at the abort of the subtransaction that claimed them
+ *	  (an id is noted once, at the level that first claimed it, so an outer
+ *	  level never loses a claim it needs).  An entry that a heartbeat made
+ *	  for a row still to be checked is removed at abort.  The transaction's
+ *	  own reads see its ops through
  *	  hbuf_pending_find (hbuf_live.c), whose cache follows
  *	  hbuf_pending_generation.
  *
@@ -53,6 +55,7 @@ static uint64 generation = 0;
 typedef struct HbufOwned
 {
 	int64		id;
+	int			level;			/* subtransaction nesting level */
 	bool		created;		/* made by the claim: removed at abort */
 } HbufOwned;
 
@@ -241,6 +244,21 @@ hbuf_pending_subxact(SubXactEvent event)
 {
 	int			level = GetCurrentTransactionNestLevel();
 
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		for (int i = nowned - 1; i >= 0 && owned[i].level >= level; i--)
+			owned[i].level = level - 1;
+	}
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		while (nowned > 0 && owned[nowned - 1].level >= level)
+		{
+			nowned--;
+			if (hbuf != NULL)
+				hbuf_entry_release(owned[nowned].id, owned[nowned].created);
+		}
+	}
+
 	if (nops == 0)
 		return;
 	if (event == SUBXACT_EVENT_COMMIT_SUB)
@@ -291,6 +309,7 @@ hbuf_note_owned(int64 id, bool created)
 		maxowned = newmax;
 	}
 	owned[nowned].id = id;
+	owned[nowned].level = GetCurrentTransactionNestLevel();
 	owned[nowned++].created = created;
 }
 
