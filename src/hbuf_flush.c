@@ -40,8 +40,8 @@
 #include "utils/snapmgr.h"
 
 /*
- * Sessions per flush statement (and transaction): a close waits for the
- * batch being written on its stripe, so batches stay short.
+ * Sessions per flush statement (and transaction): a close of a session in
+ * the batch being written waits for it, so batches stay short.
  */
 #define HBUF_FLUSH_BATCH	2000
 

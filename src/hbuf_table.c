@@ -297,9 +297,10 @@ hbuf_entry_remove(int64 id)
 bool
 hbuf_owned_by_me(const HbufEntry *e)
 {
-	return VirtualTransactionIdIsValid(e->owner) &&
-		e->owner.backendId == MyBackendId &&
-		e->owner.localTransactionId == MyProc->lxid;
+	VirtualTransactionId me;
+
+	GET_VXID_FROM_PGPROC(me, *MyProc);
+	return VirtualTransactionIdIsValid(e->owner) && VirtualTransactionIdEquals(e->owner, me);
 }
 
 /*

@@ -3,8 +3,8 @@
  * heartbeat_buffer.c
  *	  Heartbeats buffered in shared memory and written to the sessions
  *	  table in batches by the background worker: the entry points that
- *	  registry.c and expiry.c call, and the stripe locks that order
- *	  heartbeats against closes, expiry and the flush.
+ *	  registry.c and expiry.c call, and how heartbeats are ordered against
+ *	  closes, expiry and the flush.
  *
  *	  With shared_preload_libraries = 'session', in the database that the
  *	  worker serves, and with session.heartbeat_flush_interval > 0, a
