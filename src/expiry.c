@@ -28,7 +28,6 @@
 #include "heartbeat_buffer.h"
 
 #include "access/xact.h"
-#include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
@@ -51,11 +50,7 @@ expire_batch(int64 *after, int64 *ended)
 {
 	Datum		values[5];
 	int			n;
-	int			m;
-	int			nclaimed;
-	int64	   *ids;
-	int64	   *claimed;
-	Datum	   *elems;
+	int			skipped;
 
 	values[0] = Int32GetDatum(session_idle_timeout);
 	values[1] = Int32GetDatum(session_clientless_idle_timeout);
@@ -65,30 +60,10 @@ expire_batch(int64 *after, int64 *ended)
 	n = session_exec(&query_expire_candidates, values, NULL, false, 0);
 	if (n == 0)
 		return 0;
-	ids = palloc(sizeof(int64) * n);
-	claimed = palloc(sizeof(int64) * n);
-	elems = palloc(sizeof(Datum) * n);
-	for (int i = 0; i < n; i++)
-	{
-		bool		isnull;
-
-		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-											 SPI_tuptable->tupdesc, 1, &isnull));
-		if (ids[i] > *after)
-			*after = ids[i];
-	}
-
 	/* a session with a heartbeat in flight waits for the next sweep */
-	m = session_hbuf_claim_for_end(ids, n, false, claimed, &nclaimed);
-	busy_missed += n - m;
-	for (int i = 0; i < m; i++)
-		elems[i] = Int64GetDatum(ids[i]);
-	values[3] = PointerGetDatum(construct_array(elems, m, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	*ended += session_run_end(&query_expire, &query_expire_logged, values, true);
-	session_hbuf_release_unended(claimed, nclaimed);
-	pfree(ids);
-	pfree(claimed);
-	pfree(elems);
+	*ended += session_end_candidates(&query_expire, &query_expire_logged, values, 3,
+									 false, after, &skipped);
+	busy_missed += skipped;
 	return n;
 }
 

@@ -99,6 +99,16 @@ hbuf_add_saturating(int64 a, int64 b)
 	return r;
 }
 
+/* qsort and bsearch order of session ids */
+static inline int
+hbuf_id_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
 /* The session id in the first column of row r of SPI_tuptable */
 static inline int64
 hbuf_spi_id(uint64 r)

@@ -293,21 +293,27 @@ ensure_context(void)
 											ALLOCSET_DEFAULT_SIZES);
 }
 
+/*
+ * An array of n elements of size, with room for one more: arr itself, or
+ * arr made larger (*max is its capacity).
+ */
+static void *
+room_for_one(void *arr, int n, int *max, Size size)
+{
+	ensure_context();
+	if (n < *max)
+		return arr;
+	*max = *max == 0 ? 64 : *max * 2;
+	if (arr == NULL)
+		return MemoryContextAllocHuge(pending_cxt, size * *max);
+	return repalloc_huge(arr, size * *max);
+}
+
 /* This transaction claimed the entry of id: release it when it ends. */
 void
 hbuf_note_owned(int64 id, bool created)
 {
-	ensure_context();
-	if (nowned == maxowned)
-	{
-		int			newmax = maxowned == 0 ? 64 : maxowned * 2;
-
-		if (owned == NULL)
-			owned = MemoryContextAllocHuge(pending_cxt, sizeof(HbufOwned) * newmax);
-		else
-			owned = repalloc_huge(owned, sizeof(HbufOwned) * newmax);
-		maxowned = newmax;
-	}
+	owned = room_for_one(owned, nowned, &maxowned, sizeof(HbufOwned));
 	owned[nowned].id = id;
 	owned[nowned].level = GetCurrentTransactionNestLevel();
 	owned[nowned++].created = created;
@@ -319,17 +325,7 @@ hbuf_record_op(int64 id, HbufOpKind kind, int64 bytes)
 {
 	HbufOp	   *op;
 
-	ensure_context();
-	if (nops == maxops)
-	{
-		int			newmax = maxops == 0 ? 64 : maxops * 2;
-
-		if (ops == NULL)
-			ops = MemoryContextAllocHuge(pending_cxt, sizeof(HbufOp) * newmax);
-		else
-			ops = repalloc_huge(ops, sizeof(HbufOp) * newmax);
-		maxops = newmax;
-	}
+	ops = room_for_one(ops, nops, &maxops, sizeof(HbufOp));
 	op = &ops[nops++];
 	op->id = id;
 	op->level = GetCurrentTransactionNestLevel();

@@ -431,15 +431,6 @@ hbuf_unlock_partitions(void)
  * ---------------------------------------------------------------------------
  */
 
-static int
-int64_cmp(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
 /*
  * Which of ids (sorted, distinct) are open sessions, under a snapshot taken
  * now (so a close that committed while we waited is seen even in a
@@ -473,7 +464,7 @@ hbuf_find_open(int64 *ids, int n, bool *open, bool lock)
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		int64		id = hbuf_spi_id(r);
-		int64	   *hit = bsearch(&id, ids, n, sizeof(int64), int64_cmp);
+		int64	   *hit = bsearch(&id, ids, n, sizeof(int64), hbuf_id_cmp);
 
 		if ((r & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();

@@ -328,15 +328,6 @@ session_hbuf_opened(int64 id)
 		hbuf_record_op(id, OP_CREATE, 0);
 }
 
-static int
-int64_cmp(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
 /*
  * Claim the entries of sessions about to end, in ascending id order (the
  * order batches of heartbeats take them in), waiting for their owners, or,
@@ -355,7 +346,7 @@ session_hbuf_claim_for_end(int64 *ids, int n, bool wait, int64 *claimed, int *nc
 	*nclaimed = 0;
 	if (!hbuf_here() || n == 0)
 		return n;
-	qsort(ids, n, sizeof(int64), int64_cmp);
+	qsort(ids, n, sizeof(int64), hbuf_id_cmp);
 	for (int i = 0; i < n; i++)
 	{
 		HbufClaim	c;
@@ -408,10 +399,10 @@ session_hbuf_release_unended(const int64 *claimed, int n)
 	ended = palloc(sizeof(int64) * Max(nended, 1));
 	for (uint64 r = 0; r < nended; r++)
 		ended[r] = hbuf_spi_id(r);
-	qsort(ended, nended, sizeof(int64), int64_cmp);
+	qsort(ended, nended, sizeof(int64), hbuf_id_cmp);
 	for (int i = 0; i < n; i++)
 	{
-		if (bsearch(&claimed[i], ended, nended, sizeof(int64), int64_cmp) == NULL)
+		if (bsearch(&claimed[i], ended, nended, sizeof(int64), hbuf_id_cmp) == NULL)
 			hbuf_entry_release(claimed[i], false);
 	}
 	pfree(ended);

@@ -448,6 +448,50 @@ session_run_end(SessionPlan *plain, SessionPlan *logged, Datum *values, bool nes
 }
 
 /*
+ * End a batch of candidates: the sessions whose ids are in SPI_tuptable
+ * (first column, ascending), read without locking.  Their heartbeat buffer
+ * entries are claimed (waiting for heartbeats in flight, or, without wait,
+ * skipping those sessions: *skipped says how many), the statement runs with
+ * the array of the ids kept as parameter ids_param, and the claims it did
+ * not use are released.  *after advances past the candidates.  Returns how
+ * many ended.  The caller has an SPI connection.
+ */
+int
+session_end_candidates(SessionPlan *plain, SessionPlan *logged, Datum *values,
+					   int ids_param, bool wait, int64 *after, int *skipped)
+{
+	int			n = (int) SPI_processed;
+	int			m;
+	int			nclaimed;
+	int			ended;
+	int64	   *ids = palloc(sizeof(int64) * Max(n, 1));
+	int64	   *claimed = palloc(sizeof(int64) * Max(n, 1));
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+		if (ids[i] > *after)
+			*after = ids[i];
+	}
+	m = session_hbuf_claim_for_end(ids, n, wait, claimed, &nclaimed);
+	*skipped = n - m;
+	for (int i = 0; i < m; i++)
+		elems[i] = Int64GetDatum(ids[i]);
+	values[ids_param] = PointerGetDatum(construct_array(elems, m, INT8OID, 8,
+														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	ended = session_run_end(plain, logged, values, true);
+	session_hbuf_release_unended(claimed, nclaimed);
+	pfree(ids);
+	pfree(claimed);
+	pfree(elems);
+	return ended;
+}
+
+/*
  * End one session: move it to history with the reason and log the event.
  * Returns false when it had already ended; raises SE404 when there is no
  * such session (or, with clientless_only, when it is not clientless).
@@ -564,10 +608,7 @@ session_close_node_sessions(PG_FUNCTION_ARGS)
 	session_spi_connect(&spi);
 	do
 	{
-		int64	   *ids;
-		int64	   *claimed;
-		Datum	   *elems;
-		int			nclaimed;
+		int			skipped;
 
 		CHECK_FOR_INTERRUPTS();
 		values[0] = PointerGetDatum(node);
@@ -576,27 +617,9 @@ session_close_node_sessions(PG_FUNCTION_ARGS)
 		n = session_exec(&query_node_ids, values, NULL, false, 0);
 		if (n == 0)
 			break;
-		ids = palloc(sizeof(int64) * n);
-		claimed = palloc(sizeof(int64) * n);
-		elems = palloc(sizeof(Datum) * n);
-		for (int i = 0; i < n; i++)
-		{
-			bool		isnull;
-
-			ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-												 SPI_tuptable->tupdesc, 1, &isnull));
-			elems[i] = Int64GetDatum(ids[i]);
-			if (ids[i] > after)
-				after = ids[i];
-		}
-		(void) session_hbuf_claim_for_end(ids, n, true, claimed, &nclaimed);
 		values[1] = PointerGetDatum(reason);
-		values[2] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		total += session_run_end(&query_end_node, &query_end_node_logged, values, true);
-		session_hbuf_release_unended(claimed, nclaimed);
-		pfree(ids);
-		pfree(claimed);
-		pfree(elems);
+		total += session_end_candidates(&query_end_node, &query_end_node_logged, values, 2,
+										true, &after, &skipped);
 	} while (n == SESSION_END_BATCH);
 	session_spi_finish(&spi);
 	PG_RETURN_INT64(total);

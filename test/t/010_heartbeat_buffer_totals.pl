@@ -55,10 +55,12 @@ $r->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
 my $q = "SELECT total_bytes_sent FROM session.active_sessions WHERE id = $x";
 my $first = $r->query_safe($q);
 is($first, '100', 'the reader starts at 100');
+# each heartbeat smaller than the one before: a reader that adds back only
+# the latest flush it does not see would see the total go down
 my ($max, $dips, @seen) = ($first, 0);
-for (1 .. 25)
+for my $i (1 .. 25)
 {
-	sql("SELECT session.heartbeat($x, 10)");
+	sql("SELECT session.heartbeat($x, " . 10 * (26 - $i) . ")");
 	usleep(150_000);    # a flush or more meanwhile (every 100 ms)
 	my $v = $r->query_safe($q);
 	push @seen, $v;
@@ -67,16 +69,16 @@ for (1 .. 25)
 }
 is($dips, 0, 'a repeatable read reader never sees total_bytes_sent go down')
   or diag("seen: $first @seen");
-is($seen[-1], '350', '... and sees every heartbeat');
-cmp_ok(stored_total($x), '>=', 120,
+is($seen[-1], '3350', '... and sees every heartbeat');
+cmp_ok(stored_total($x), '>=', 100 + 250 + 240,
 	'... while at least two flushes it does not see wrote the row');
 is($r->query_safe("SELECT total_bytes_sent FROM session_storage.sessions WHERE id = $x"),
 	'100', '... (its snapshot still reads the first one)');
 $r->query_safe('COMMIT');
 $r->quit;
-ok(poll_until($node, 'postgres', "SELECT total_bytes_sent FROM session_storage.sessions WHERE id = $x", '350', 30),
+ok(poll_until($node, 'postgres', "SELECT total_bytes_sent FROM session_storage.sessions WHERE id = $x", '3350', 30),
 	'once the reader is gone the flush writes the rest');
-is(sql("SELECT total_bytes_sent FROM session.active_sessions WHERE id = $x"), '350',
+is(sql("SELECT total_bytes_sent FROM session.active_sessions WHERE id = $x"), '3350',
 	'the live total is unchanged by it');
 
 # --- a batch of 1,000,000 ids is cancelled -------------------------------------
@@ -103,14 +105,26 @@ is(sql("SELECT used FROM session.heartbeat_buffer_status()"), $used,
 	'the entries it made for ids that are no session are gone');
 is(sql("SELECT session.heartbeat(999999)"), 'f', 'a heartbeat of such an id is false');
 
-# 1,500 sessions: 500 of them have no slot
-sql("SELECT session.open_session('v' || g, 'p') FROM generate_series(1, 900) g");
+# 40,600 sessions: 40,000 of them have no slot
+sql("SELECT session.open_session('v' || g, 'p') FROM generate_series(1, 40000) g");
 cancelled_batch('sessions without a slot');
+
+# a batch that the server reads quickly, with 40,000 sessions without a slot
+# among its ids (matched against the ids one by one, they would take
+# seconds): it ends, done or cancelled, within about a second
+my $t0 = time();
+my ($ret, $out, $err) = $node->psql('postgres',
+	"\\set VERBOSITY verbose\nSET statement_timeout = '1s';\n"
+	  . "SELECT session.heartbeat(ARRAY(SELECT g FROM generate_series(1, 120000) g)) > 0;");
+my $elapsed = time() - $t0;
+ok($ret == 0 || $err =~ /ERROR:\s+57014/, '120,000 ids: done or cancelled (57014)')
+  or diag($err);
+cmp_ok($elapsed, '<', 2.5, sprintf('... %.2f s after it started', $elapsed));
 
 # the batch held nothing: a close and an expiry go through at once
 $node->safe_psql('postgres', "SET lock_timeout = '1s'; SELECT session.close_session($x)");
 is(sql("SELECT end_reason FROM session.history WHERE id = $x"), 'logout', 'a close afterwards does not wait');
-is(sql("SELECT total_bytes_sent FROM session.history WHERE id = $x"), '350', '... and keeps the total');
+is(sql("SELECT total_bytes_sent FROM session.history WHERE id = $x"), '3350', '... and keeps the total');
 
 $node->stop;
 done_testing();
