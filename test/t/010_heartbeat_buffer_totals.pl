@@ -103,7 +103,17 @@ my $used = sql("SELECT used FROM session.heartbeat_buffer_status()");
 cancelled_batch('free slots');
 is(sql("SELECT used FROM session.heartbeat_buffer_status()"), $used,
 	'the entries it made for ids that are no session are gone');
-is(sql("SELECT session.heartbeat(999999)"), 'f', 'a heartbeat of such an id is false');
+is(sql("SELECT session.heartbeat(700)"), 'f', 'a heartbeat of such an id is false');
+
+# the same in a subtransaction rolled back, in a transaction that commits
+my ($sret, $sout, $serr) = $node->psql('postgres',
+	"\\set VERBOSITY verbose\nBEGIN;\nSAVEPOINT s;\nSET statement_timeout = '1s';\n"
+	  . "SELECT session.heartbeat(ARRAY(SELECT g FROM generate_series(1000001, 2000000) g));\n"
+	  . "ROLLBACK TO s;\nRESET statement_timeout;\nCOMMIT;");
+like($serr, qr/ERROR:\s+57014/, 'a batch cancelled in a subtransaction');
+is(sql("SELECT used FROM session.heartbeat_buffer_status()"), $used,
+	'... leaves no entry once the transaction commits');
+is(sql("SELECT session.heartbeat(1000001)"), 'f', '... and a heartbeat of such an id is false');
 
 # 40,600 sessions: 40,000 of them have no slot
 sql("SELECT session.open_session('v' || g, 'p') FROM generate_series(1, 40000) g");
