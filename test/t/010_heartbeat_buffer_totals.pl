@@ -21,7 +21,11 @@ shared_preload_libraries = 'session'
 session.database = 'postgres'
 session.reaper_interval = '3600s'
 session.heartbeat_flush_interval = '100ms'
-session.heartbeat_slots = 1000
+session.heartbeat_slots = 3000
+# a shared lock table of a few hundred locks, fewer than the sessions
+# that one transaction ends below
+max_connections = 20
+max_locks_per_transaction = 10
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION session');
@@ -81,6 +85,16 @@ ok(poll_until($node, 'postgres', "SELECT total_bytes_sent FROM session_storage.s
 is(sql("SELECT total_bytes_sent FROM session.active_sessions WHERE id = $x"), '3350',
 	'the live total is unchanged by it');
 
+# --- more ends in one transaction than the lock table holds ------------------
+sql("SELECT session.open_session('w' || g, 'p') FROM generate_series(1, 2500) g");
+sql("UPDATE session_storage.sessions SET last_comm = last_comm - interval '1 hour' WHERE username LIKE 'w%'");
+is(sql("SELECT count(*) FROM session_storage.sessions WHERE username LIKE 'w%'"), '2500', '2500 idle sessions');
+cmp_ok(sql("SELECT used FROM session.heartbeat_buffer_status()"), '>=', 2500, '... with entries in the buffer');
+is( sql("BEGIN; SET LOCAL session.idle_timeout = '10min'; SELECT session.expire_sessions(); COMMIT"),
+	'2500', 'one expire_sessions() ends them all in one transaction');
+is(sql("SELECT count(*) FROM session.history WHERE username LIKE 'w%' AND end_reason = 'timeout'"),
+	'2500', '... into history');
+
 # --- a batch of 1,000,000 ids is cancelled -------------------------------------
 # statement_timeout 1s; the elapsed time (psql's start included) is a
 # generous bound against a loop that does not check for interrupts, which
@@ -97,7 +111,7 @@ sub cancelled_batch
 	cmp_ok($elapsed, '<', 2.5, sprintf("$what: ... %.2f s after it started", $elapsed));
 }
 
-# 600 sessions with an entry, 400 free slots for the ids that are no session
+# 600 sessions with an entry, 2,400 free slots for the ids that are no session
 sql("SELECT session.open_session('u' || g, 'p') FROM generate_series(1, 599) g");
 my $used = sql("SELECT used FROM session.heartbeat_buffer_status()");
 cancelled_batch('free slots');
@@ -115,11 +129,11 @@ is(sql("SELECT used FROM session.heartbeat_buffer_status()"), $used,
 	'... leaves no entry once the transaction commits');
 is(sql("SELECT session.heartbeat(1000001)"), 'f', '... and a heartbeat of such an id is false');
 
-# 40,600 sessions: 40,000 of them have no slot
+# 40,600 sessions: 37,600 of them have no slot
 sql("SELECT session.open_session('v' || g, 'p') FROM generate_series(1, 40000) g");
 cancelled_batch('sessions without a slot');
 
-# a batch that the server reads quickly, with 40,000 sessions without a slot
+# a batch that the server reads quickly, with 37,600 sessions without a slot
 # among its ids (matched against the ids one by one, they would take
 # seconds): it ends, done or cancelled, within about a second
 my $t0 = time();
