@@ -167,9 +167,13 @@ hbuf_pending_generation(void)
 	return generation;
 }
 
-/* Apply one op to shared memory (at commit: must not fail). */
+/*
+ * Apply one op to shared memory (at commit: must not fail); with release,
+ * also give up this transaction's claim on the entry of a heartbeat, under
+ * the same partition lock.
+ */
 static void
-publish(HbufOp *op)
+publish(HbufOp *op, bool release)
 {
 	uint32		hashcode;
 	HbufEntry  *e;
@@ -193,6 +197,11 @@ publish(HbufOp *op)
 				e->has_recent = true;
 				e->recent_dirty = true;
 				e->add = hbuf_add_saturating(e->add, op->bytes);
+				if (release && hbuf_owned_by_me(e))
+				{
+					SetInvalidVirtualTransactionId(e->owner);
+					e->ending = false;
+				}
 			}
 			hbuf_entry_unlock(hashcode);
 			break;
@@ -219,10 +228,17 @@ hbuf_pending_commit(void)
 {
 	if (nops == 0 && nowned == 0)
 		return;
+	if (hbuf != NULL && nops == 1 && nowned == 1 && ops[0].id == owned[0].id)
+	{
+		/* one heartbeat: publish and release under one lock */
+		publish(&ops[0], true);
+		pending_reset();
+		return;
+	}
 	if (hbuf != NULL)
 	{
 		for (int i = 0; i < nops; i++)
-			publish(&ops[i]);
+			publish(&ops[i], false);
 	}
 	release_owned(false);
 	pending_reset();

@@ -294,12 +294,29 @@ hbuf_entry_remove(int64 id)
  * ---------------------------------------------------------------------------
  */
 
+/*
+ * The virtual transaction id of this backend's transaction.  The commit and
+ * abort callbacks, which release claims, run after the transaction has left
+ * the proc array (MyProc no longer shows its local id) but before its vxid
+ * lock is released: they get the id seen last while it ran.
+ */
+static VirtualTransactionId
+my_vxid(void)
+{
+	static VirtualTransactionId last;
+	VirtualTransactionId now;
+
+	GET_VXID_FROM_PGPROC(now, *MyProc);
+	if (VirtualTransactionIdIsValid(now))
+		last = now;
+	return last;
+}
+
 bool
 hbuf_owned_by_me(const HbufEntry *e)
 {
-	VirtualTransactionId me;
+	VirtualTransactionId me = my_vxid();
 
-	GET_VXID_FROM_PGPROC(me, *MyProc);
 	return VirtualTransactionIdIsValid(e->owner) && VirtualTransactionIdEquals(e->owner, me);
 }
 
@@ -358,7 +375,7 @@ hbuf_entry_claim(int64 id, HbufClaimKind kind)
 		else
 		{
 			if (!mine)
-				GET_VXID_FROM_PGPROC(e->owner, *MyProc);
+				e->owner = my_vxid();
 			if (end || !mine)
 				e->ending = end;
 			hbuf_entry_unlock(hashcode);
@@ -379,6 +396,9 @@ hbuf_entry_claim(int64 id, HbufClaimKind kind)
 		 * It ended without releasing the entry, which only a crash (that
 		 * resets shared memory anyway) could do: take the entry over.
 		 */
+		ereport(DEBUG1,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg_internal("heartbeat buffer entry " INT64_FORMAT " taken over from an ended transaction", id)));
 		e = hbuf_entry_lock(id, LW_EXCLUSIVE, &hashcode);
 		if (e != NULL && VirtualTransactionIdEquals(e->owner, wait_for))
 			SetInvalidVirtualTransactionId(e->owner);

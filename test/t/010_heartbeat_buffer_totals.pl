@@ -26,6 +26,8 @@ session.heartbeat_slots = 3000
 # that one transaction ends below
 max_connections = 20
 max_locks_per_transaction = 10
+# every claim released by its own transaction (DEBUG1 says when one is not)
+log_min_messages = debug1
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION session');
@@ -149,6 +151,9 @@ cmp_ok($elapsed, '<', 2.5, sprintf('... %.2f s after it started', $elapsed));
 $node->safe_psql('postgres', "SET lock_timeout = '1s'; SELECT session.close_session($x)");
 is(sql("SELECT end_reason FROM session.history WHERE id = $x"), 'logout', 'a close afterwards does not wait');
 is(sql("SELECT total_bytes_sent FROM session.history WHERE id = $x"), '3350', '... and keeps the total');
+
+is((() = slurp_file($node->logfile) =~ /taken over from an ended transaction/g), 0,
+	'every transaction released the entries it claimed');
 
 $node->stop;
 done_testing();
