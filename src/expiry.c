@@ -9,10 +9,11 @@
  *	  next pass instead of being waited on, so expiry never blocks or
  *	  deadlocks the application, and a heartbeat that commits first keeps
  *	  its session alive (the row is re-checked once locked).  Heartbeats
- *	  buffered in shared memory take no row lock: expiry takes the stripes
- *	  of the heartbeat buffer that no heartbeat holds now, decides on the
- *	  live last_comm, and sweeps again for the busy stripes
- *	  (heartbeat_buffer.c).
+ *	  buffered in shared memory take no row lock: a batch first reads its
+ *	  candidates, claims their heartbeat buffer entries without waiting
+ *	  (skipping those a heartbeat holds now), then ends those still expired
+ *	  on the live last_comm, releases the claims it did not use, and sweeps
+ *	  again when some were busy (heartbeat_buffer.c).
  *
  *	  The daily partitions of session_storage.ended_sessions are created and
  *	  dropped by SQL functions of the install script
@@ -34,39 +35,35 @@
 PG_FUNCTION_INFO_V1(session_expire_sessions);
 PG_FUNCTION_INFO_V1(session_purge_history);
 
-/* stripes of the heartbeat buffer that a batch of this pass could not take */
-static int64 stripes_missed = 0;
+/* sessions that a batch of this pass left because a heartbeat held them */
+static int64 busy_missed = 0;
 
 /*
  * One batch of expiry, over sessions with id > *after in id order; advances
- * *after past the batch.  Each batch resumes where the previous one ended, so
- * a pass reads every open session once, not once per batch.  The caller has
- * an SPI connection.
+ * *after past the batch, adds the sessions ended to *ended and returns the
+ * number of candidates (a full batch: there may be more).  Each batch
+ * resumes where the previous one ended, so a pass reads every open session
+ * once, not once per batch.  The caller has an SPI connection.
  */
 static int
-expire_batch(int64 *after)
+expire_batch(int64 *after, int64 *ended)
 {
-	Datum		values[6];
+	Datum		values[5];
 	int			n;
+	int			skipped;
 
 	values[0] = Int32GetDatum(session_idle_timeout);
 	values[1] = Int32GetDatum(session_clientless_idle_timeout);
 	values[2] = Int32GetDatum(session_max_lifetime);
 	values[3] = Int32GetDatum(SESSION_END_BATCH);
 	values[4] = Int64GetDatum(*after);
-	/* sessions of stripes with a heartbeat in flight wait for the next sweep */
-	values[5] = Int64GetDatum(session_hbuf_lock_for_expiry());
-	stripes_missed |= ~DatumGetInt64(values[5]);
-	n = session_run_end(&query_expire, &query_expire_logged, values, true);
-	for (int i = 0; i < n; i++)
-	{
-		bool		isnull;
-		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-													 SPI_tuptable->tupdesc, 1, &isnull));
-
-		if (id > *after)
-			*after = id;
-	}
+	n = session_exec(&query_expire_candidates, values, NULL, false, 0);
+	if (n == 0)
+		return 0;
+	/* a session with a heartbeat in flight waits for the next sweep */
+	*ended += session_end_candidates(&query_expire, &query_expire_logged, values, 3,
+									 false, after, &skipped);
+	busy_missed += skipped;
 	return n;
 }
 
@@ -93,22 +90,21 @@ expire_sweep(bool per_batch_commit)
 			PushActiveSnapshot(GetTransactionSnapshot());
 		}
 		session_spi_connect(&spi);
-		n = expire_batch(&after);
+		n = expire_batch(&after, &total);
 		session_spi_finish(&spi);
 		if (per_batch_commit)
 		{
 			PopActiveSnapshot();
 			CommitTransactionCommand();
 		}
-		total += n;
 	} while (n == SESSION_END_BATCH);
 	return total;
 }
 
 /*
- * Apply the timeouts.  A heartbeat holds its stripe of the heartbeat buffer
- * for microseconds: after the first sweep, sweep again (twice at most) when
- * some stripes were busy.
+ * Apply the timeouts.  A heartbeat holds its session's entry in the
+ * heartbeat buffer for microseconds: after the first sweep, sweep again
+ * (twice at most) when some were busy.
  */
 int64
 session_expire_now(bool per_batch_commit)
@@ -119,10 +115,10 @@ session_expire_now(bool per_batch_commit)
 		session_clientless_idle_timeout == 0)
 		return 0;
 
-	stripes_missed = -1;
-	for (int sweep = 0; sweep < 3 && stripes_missed != 0; sweep++)
+	busy_missed = 1;
+	for (int sweep = 0; sweep < 3 && busy_missed != 0; sweep++)
 	{
-		stripes_missed = 0;
+		busy_missed = 0;
 		total += expire_sweep(per_batch_commit);
 	}
 	return total;

@@ -6,18 +6,22 @@
  *
  *	  The flush copies the entries that have something to write, sorts them
  *	  by id and writes them in batches of HBUF_FLUSH_BATCH, one heap-only
- *	  UPDATE per session, each batch in its own transaction.  A batch takes
- *	  the stripe locks (heartbeat_buffer.c) in RowExclusiveLock without
- *	  waiting: it runs beside heartbeats, never beside a close, and leaves
- *	  the sessions of stripes it could not take for the next flush.
+ *	  UPDATE per session, each batch in its own transaction.  A batch marks
+ *	  the entries it writes (flushing, hbuf_table.c) and skips those that a
+ *	  transaction owns to end the session: it runs beside heartbeats, never
+ *	  beside a close, which waits for the batch; what it skips is written
+ *	  by the next flush.
  *
  *	  What a batch wrote leaves the entries at its PRE_COMMIT, through the
- *	  transaction callback of hbuf_pending.c: the bytes written are
- *	  subtracted and the entry is stamped with the flush's xid, which the
- *	  live readers (hbuf_live.c) use to add the bytes back while their
- *	  snapshot still reads the old row.  If the transaction aborts after
- *	  PRE_COMMIT, everything is written again next time.  Entries of
- *	  sessions that no longer have a row are dropped.
+ *	  transaction callback (heartbeat_buffer.c): the bytes written are
+ *	  subtracted and the flush's xid is recorded with them, which the live
+ *	  readers (hbuf_live.c) use to add the bytes back while their snapshot
+ *	  still reads an older row.  An entry is written only when it has room
+ *	  for one more such record (HBUF_FLUSH_HISTORY); records that every
+ *	  snapshot sees are dropped first, so totals never dip for a reader,
+ *	  however old its snapshot.  If the transaction aborts after PRE_COMMIT,
+ *	  everything is written again next time.  Entries of sessions that no
+ *	  longer have a row are dropped.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,15 +29,19 @@
 #include "hbuf_internal.h"
 #include "queries.h"
 
+#include "access/relation.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 /*
- * Sessions per flush statement (and transaction): a close waits for the
- * batch being written on its stripe, so batches stay short.
+ * Sessions per flush statement (and transaction): a close of a session in
+ * the batch being written waits for it, so batches stay short.
  */
 #define HBUF_FLUSH_BATCH	2000
 
@@ -45,6 +53,7 @@ typedef struct HbufFlushed
 	int64		recent;
 	bool		has_recent;
 	int64		add;
+	bool		written;		/* the row was written */
 	bool		gone;			/* no row any more: drop the entry */
 } HbufFlushed;
 
@@ -52,36 +61,84 @@ static HbufFlushed *flushed = NULL;
 static int	nflushed = 0;
 static bool flushed_applied = false;
 
+/* Record a flush of xid that subtracted sub bytes; false: no room. */
+static bool
+history_add(HbufEntry *e, TransactionId xid, int64 sub)
+{
+	for (int i = 0; i < HBUF_FLUSH_HISTORY; i++)
+	{
+		if (!TransactionIdIsValid(e->flush_xid[i]))
+		{
+			e->flush_xid[i] = xid;
+			e->flush_sub[i] = sub;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Drop the records of flushes that every snapshot sees (they committed
+ * before the oldest snapshot that reads the table); true if one is free.
+ */
+static bool
+history_prune(HbufEntry *e, TransactionId horizon)
+{
+	bool		room = false;
+
+	for (int i = 0; i < HBUF_FLUSH_HISTORY; i++)
+	{
+		if (TransactionIdIsValid(e->flush_xid[i]) &&
+			TransactionIdPrecedes(e->flush_xid[i], horizon))
+		{
+			e->flush_xid[i] = InvalidTransactionId;
+			e->flush_sub[i] = 0;
+		}
+		if (!TransactionIdIsValid(e->flush_xid[i]))
+			room = true;
+	}
+	return room;
+}
+
 /* The worker's flush, at PRE_COMMIT: what was written leaves the entries. */
 static void
 flushed_apply(bool undo)
 {
-	TransactionId xid = undo ? InvalidTransactionId : GetTopTransactionIdIfAny();
+	TransactionId xid = GetTopTransactionIdIfAny();
 
 	for (int i = 0; i < nflushed; i++)
 	{
 		HbufFlushed *f = &flushed[i];
 		uint32		hashcode;
-		HbufEntry  *e = hbuf_entry_lock(f->id, LW_EXCLUSIVE, &hashcode);
+		HbufEntry  *e;
 
-		if (e != NULL && f->gone && !undo)
+		if (!f->written && !f->gone)
+			continue;
+		e = hbuf_entry_lock(f->id, LW_EXCLUSIVE, &hashcode);
+		if (e != NULL && f->gone && !undo && !VirtualTransactionIdIsValid(e->owner))
 			hbuf_entry_remove_locked(f->id, hashcode);
-		else if (e != NULL && !f->gone && !undo)
+		else if (e != NULL && f->written && !undo && TransactionIdIsValid(xid))
 		{
-			e->add -= f->add;
-			e->flush_xid = xid;
-			e->flush_sub = f->add;
+			/* claim_batch made sure there is room */
+			if (history_add(e, xid, f->add))
+				e->add -= f->add;
 			if (f->last_comm > e->flushed_last_comm)
 				e->flushed_last_comm = f->last_comm;
 			if (f->has_recent && e->recent == f->recent)
 				e->recent_dirty = false;
 		}
-		else if (e != NULL && !f->gone && undo && e->flush_xid != InvalidTransactionId)
+		else if (e != NULL && f->written && undo && TransactionIdIsValid(xid))
 		{
 			/* the flush aborted after PRE_COMMIT: write it all again */
-			e->add += e->flush_sub;
-			e->flush_sub = 0;
-			e->flush_xid = InvalidTransactionId;
+			for (int h = 0; h < HBUF_FLUSH_HISTORY; h++)
+			{
+				if (e->flush_xid[h] == xid)
+				{
+					e->add += e->flush_sub[h];
+					e->flush_xid[h] = InvalidTransactionId;
+					e->flush_sub[h] = 0;
+				}
+			}
 			e->flushed_last_comm = 0;
 			e->recent_dirty = e->has_recent;
 		}
@@ -100,14 +157,76 @@ hbuf_flush_pre_commit(void)
 	}
 }
 
-/* The transaction ended (aborted: undo what PRE_COMMIT applied). */
+/*
+ * The transaction ended (aborted: undo what PRE_COMMIT applied); the
+ * entries it marked are no longer being written.  Never fails with an
+ * error: a commit callback calls it.
+ */
 void
 hbuf_flush_end(bool aborted)
 {
 	if (aborted && flushed_applied && hbuf != NULL)
 		flushed_apply(true);
+	for (int i = 0; i < nflushed && hbuf != NULL; i++)
+	{
+		uint32		hashcode;
+		HbufEntry  *e = hbuf_entry_lock(flushed[i].id, LW_EXCLUSIVE, &hashcode);
+
+		if (e != NULL)
+			e->flushing = false;
+		hbuf_entry_unlock(hashcode);
+	}
+	if (nflushed > 0 && hbuf != NULL)
+		SetInvalidVirtualTransactionId(hbuf->flusher);
 	nflushed = 0;
 	flushed_applied = false;
+}
+
+/*
+ * Mark the entries of batch that can be written now (flushing), moving them
+ * to its front; returns how many.  Skipped: entries gone, entries that a
+ * transaction owns to end them, and entries without room for one more flush
+ * record.  From here on, the transaction callback clears the marks.
+ */
+static int
+claim_batch(HbufFlushed *batch, int n)
+{
+	Relation	rel = try_relation_open(hbuf->relid, AccessShareLock);
+	TransactionId horizon;
+	int			m = 0;
+
+	if (rel == NULL)
+		return 0;
+
+	/*
+	 * Computed now, not GlobalVisTest's cached horizon, which is brought up
+	 * to date only when xids advance: without flushes nothing else may
+	 * assign one.
+	 */
+	horizon = GetOldestNonRemovableTransactionId(rel);
+	GET_VXID_FROM_PGPROC(hbuf->flusher, *MyProc);
+	flushed = batch;
+	for (int i = 0; i < n; i++)
+	{
+		uint32		hashcode;
+		HbufEntry  *e = hbuf_entry_lock(batch[i].id, LW_EXCLUSIVE, &hashcode);
+		bool		take;
+
+		take = e != NULL &&
+			!(VirtualTransactionIdIsValid(e->owner) && e->ending) &&
+			history_prune(e, horizon);
+		if (take)
+		{
+			e->flushing = true;
+			batch[m] = batch[i];
+			batch[m].written = false;
+			batch[m].gone = false;
+			nflushed = ++m;
+		}
+		hbuf_entry_unlock(hashcode);
+	}
+	relation_close(rel, AccessShareLock);
+	return m;
 }
 
 static int
@@ -124,41 +243,33 @@ static int
 flush_batch(HbufFlushed *batch, int n)
 {
 	SessionSpi	spi;
-	uint64		got;
 	Datum	   *a_id = palloc(sizeof(Datum) * n);
 	Datum	   *a_lc = palloc(sizeof(Datum) * n);
 	Datum	   *a_rb = palloc(sizeof(Datum) * n);
 	Datum	   *a_ad = palloc(sizeof(Datum) * n);
 	bool	   *n_lc = palloc(sizeof(bool) * n);
 	bool	   *n_rb = palloc(sizeof(bool) * n);
-	bool	   *written = palloc0(sizeof(bool) * n);
 	int64	   *rest = palloc(sizeof(int64) * n);
 	int			dims[1];
 	int			lbs[1] = {1};
 	Datum		values[4];
-	int			m = 0;
+	int			m;
 	int			nrest = 0;
 	int			nwritten = 0;
-	int			k = 0;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 
-	got = hbuf_try_lock_stripes(RowExclusiveLock);
-	/* keep only sessions of the stripes we hold; a close holds the others */
-	for (int i = 0; i < n; i++)
+	m = claim_batch(batch, n);
+	for (int i = 0; i < m; i++)
 	{
-		if (!(got & (UINT64CONST(1) << hbuf_stripe_of(batch[i].id))))
-			continue;
-		batch[m] = batch[i];
-		a_id[m] = Int64GetDatum(batch[m].id);
-		a_lc[m] = TimestampTzGetDatum(batch[m].last_comm);
-		n_lc[m] = batch[m].last_comm == 0;
-		a_rb[m] = Int64GetDatum(batch[m].recent);
-		n_rb[m] = !batch[m].has_recent;
-		a_ad[m] = Int64GetDatum(batch[m].add);
-		m++;
+		a_id[i] = Int64GetDatum(batch[i].id);
+		a_lc[i] = TimestampTzGetDatum(batch[i].last_comm);
+		n_lc[i] = batch[i].last_comm == 0;
+		a_rb[i] = Int64GetDatum(batch[i].recent);
+		n_rb[i] = !batch[i].has_recent;
+		a_ad[i] = Int64GetDatum(batch[i].add);
 	}
 	dims[0] = m;
 	values[0] = PointerGetDatum(construct_md_array(a_id, NULL, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
@@ -178,7 +289,7 @@ flush_batch(HbufFlushed *batch, int n)
 			key.id = hbuf_spi_id(r);
 			f = bsearch(&key, batch, m, sizeof(HbufFlushed), flushed_cmp);
 			if (f != NULL)
-				written[f - batch] = true;
+				f->written = true;
 		}
 		session_spi_finish(&spi);
 	}
@@ -186,7 +297,7 @@ flush_batch(HbufFlushed *batch, int n)
 	/* not written: locked by someone (next time), or gone (drop the entry) */
 	for (int i = 0; i < m; i++)
 	{
-		if (!written[i])
+		if (!batch[i].written)
 			rest[nrest++] = batch[i].id;
 	}
 	if (nrest > 0)
@@ -194,27 +305,17 @@ flush_batch(HbufFlushed *batch, int n)
 		bool	   *open = palloc(sizeof(bool) * nrest);
 		int			j = 0;
 
-		hbuf_find_open(rest, nrest, open);
+		hbuf_find_open(rest, nrest, open, false);
 		for (int i = 0; i < m; i++)
 		{
-			if (written[i])
+			if (batch[i].written)
 				continue;
 			batch[i].gone = !open[j++];
 		}
 		pfree(open);
 	}
-
-	/* what PRE_COMMIT applies to the entries */
 	for (int i = 0; i < m; i++)
-	{
-		if (written[i] || batch[i].gone)
-		{
-			nwritten += written[i] ? 1 : 0;
-			batch[k++] = batch[i];
-		}
-	}
-	flushed = batch;
-	nflushed = k;
+		nwritten += batch[i].written ? 1 : 0;
 
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -266,6 +367,7 @@ session_hbuf_flush(bool write)
 		f->recent = e->recent;
 		f->has_recent = e->recent_dirty;
 		f->add = e->add;
+		f->written = false;
 		f->gone = false;
 	}
 	hbuf_unlock_partitions();
@@ -273,7 +375,6 @@ session_hbuf_flush(bool write)
 		return;
 
 	qsort(all, n, sizeof(HbufFlushed), flushed_cmp);
-	hbuf_ensure_callbacks();
 	for (int off = 0; off < n; off += HBUF_FLUSH_BATCH)
 	{
 		CHECK_FOR_INTERRUPTS();

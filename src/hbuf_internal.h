@@ -13,6 +13,7 @@
 
 #include "heartbeat_buffer.h"
 
+#include "access/xact.h"
 #include "common/int.h"
 #include "executor/spi.h"
 #include "port/atomics.h"
@@ -21,9 +22,16 @@
 #include "utils/hsearch.h"
 #include "utils/timestamp.h"
 
-/* Lock stripes, and the partitions of the hash table (powers of two) */
-#define HBUF_STRIPES		64
+/* The partitions of the hash table (a power of two) */
 #define HBUF_PARTITIONS		64
+
+/*
+ * Flushes of one entry whose commit some snapshot may not see yet: a reader
+ * adds back the bytes of each one its snapshot does not see (hbuf_live.c).
+ * An entry with that many is not flushed again until the oldest is visible
+ * to every snapshot (hbuf_flush.c).
+ */
+#define HBUF_FLUSH_HISTORY	4
 
 /* One session's buffered heartbeats, in shared memory */
 typedef struct HbufEntry
@@ -35,8 +43,13 @@ typedef struct HbufEntry
 	bool		has_recent;		/* recent is newer than the row's */
 	bool		recent_dirty;	/* recent not written yet */
 	int64		add;			/* bytes not yet in total_bytes_sent */
-	TransactionId flush_xid;	/* the latest flush that wrote this entry */
-	int64		flush_sub;		/* bytes it subtracted from add */
+	/* flushes that subtracted bytes from add, invalid xid: a free place */
+	TransactionId flush_xid[HBUF_FLUSH_HISTORY];
+	int64		flush_sub[HBUF_FLUSH_HISTORY];
+	/* the transaction that owns the entry (heartbeat_buffer.c), if any */
+	VirtualTransactionId owner;
+	bool		ending;			/* the owner is ending the session */
+	bool		flushing;		/* the worker's flush is writing it */
 } HbufEntry;
 
 typedef struct HbufShared
@@ -48,6 +61,7 @@ typedef struct HbufShared
 	pg_atomic_uint64 flushed_rows;
 	pg_atomic_uint64 table_path;
 	pg_atomic_uint64 last_flush;	/* TimestampTz, 0: never */
+	VirtualTransactionId flusher;	/* the transaction of the flush batch */
 	int			slots;
 	LWLockPadded *locks;
 } HbufShared;
@@ -75,12 +89,6 @@ typedef struct HbufPending
 	bool		ended;
 } HbufPending;
 
-static inline int
-hbuf_stripe_of(int64 id)
-{
-	return (int) ((uint64) id % HBUF_STRIPES);
-}
-
 static inline int64
 hbuf_add_saturating(int64 a, int64 b)
 {
@@ -89,6 +97,16 @@ hbuf_add_saturating(int64 a, int64 b)
 	if (pg_add_s64_overflow(a, b, &r))
 		return b > 0 ? PG_INT64_MAX : PG_INT64_MIN;
 	return r;
+}
+
+/* qsort and bsearch order of session ids */
+static inline int
+hbuf_id_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
 }
 
 /* The session id in the first column of row r of SPI_tuptable */
@@ -101,6 +119,30 @@ hbuf_spi_id(uint64 r)
 									   SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+/* How a transaction asks for an entry (hbuf_entry_claim) */
+typedef enum HbufClaimKind
+{
+	CLAIM_BEAT,					/* heartbeats: wait for the owner */
+	CLAIM_BEAT_CREATE,			/* the same, making the entry when there is none */
+	CLAIM_END,					/* ending the session: wait for the owner and the flush */
+	CLAIM_END_NOWAIT			/* the same, but give up if either is there */
+} HbufClaimKind;
+
+/* What hbuf_entry_claim did */
+typedef enum HbufClaim
+{
+	CLAIMED,					/* the entry is ours now */
+	CLAIMED_ALREADY,			/* it already was */
+	CLAIM_CREATED,				/* we made it; it is ours */
+	CLAIM_ABSENT,				/* no entry (and none made: no slot, or not asked) */
+	CLAIM_BUSY					/* CLAIM_END_NOWAIT: someone else has it */
+} HbufClaim;
+
+/*
+ * Layers: each file calls only the files above it in this list, never one
+ * below (no callbacks through pointers either).
+ */
+
 /* hbuf_table.c: NULL without shared_preload_libraries or with no slots */
 extern HbufShared *hbuf;
 extern HTAB *hbuf_table;
@@ -110,29 +152,29 @@ extern bool hbuf_here(void);
 extern HbufEntry *hbuf_entry_lock(int64 id, LWLockMode mode, uint32 *hashcode);
 extern void hbuf_entry_unlock(uint32 hashcode);
 extern void hbuf_entry_remove_locked(int64 id, uint32 hashcode);
-extern bool hbuf_entry_exists(int64 id);
 extern bool hbuf_entry_create(int64 id);
 extern void hbuf_entry_remove(int64 id);
+extern HbufClaim hbuf_entry_claim(int64 id, HbufClaimKind kind);
+extern void hbuf_entry_release(int64 id, bool remove);
+extern bool hbuf_owned_by_me(const HbufEntry *e);
 extern void hbuf_lock_partitions(LWLockMode mode);
 extern void hbuf_unlock_partitions(void);
 extern void hbuf_attach_table(void);
 extern void hbuf_count_flush(int64 rows);
+extern void hbuf_find_open(int64 *ids, int n, bool *open, bool lock);
 
 /* hbuf_pending.c */
-extern void hbuf_ensure_callbacks(void);
 extern void hbuf_record_op(int64 id, HbufOpKind kind, int64 bytes);
+extern void hbuf_note_owned(int64 id, bool created);
 extern HbufPending *hbuf_pending_find(int64 id);
 extern int	hbuf_pending_count(void);
-
-/* heartbeat_buffer.c */
-extern uint64 hbuf_try_lock_stripes(LOCKMODE mode);
-extern void hbuf_find_open(int64 *ids, int n, bool *open);
+extern uint64 hbuf_pending_generation(void);
+extern void hbuf_pending_commit(void);
+extern void hbuf_pending_abort(void);
+extern void hbuf_pending_subxact(SubXactEvent event);
 
 /* hbuf_flush.c: the worker's part of the transaction callback */
 extern void hbuf_flush_pre_commit(void);
 extern void hbuf_flush_end(bool aborted);
-
-/* hbuf_live.c */
-extern void hbuf_live_invalidate(void);
 
 #endif							/* HBUF_INTERNAL_H */

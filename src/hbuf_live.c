@@ -10,9 +10,12 @@
  *	  combined with the session's shared entry (hbuf_table.c) and with the
  *	  reader's own transaction's heartbeats not yet published
  *	  (hbuf_pending.c).  The flush (hbuf_flush.c) subtracts the bytes it
- *	  wrote at PRE_COMMIT and stamps the entry with its xid; a reader whose
- *	  snapshot does not yet see that xid (it still reads the old row) adds
- *	  them back, so totals never dip while a flush commits.
+ *	  wrote at PRE_COMMIT and records its xid and those bytes in the entry;
+ *	  a reader adds back the bytes of every recorded flush that its snapshot
+ *	  does not see (it still reads a row written before them).  The flush
+ *	  keeps HBUF_FLUSH_HISTORY of them and writes an entry again only when
+ *	  it can record one more, dropping those that every snapshot sees: so
+ *	  totals never dip, however old the reader's snapshot.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,7 +38,7 @@ static struct
 	bool		valid;
 	int64		id;
 	TimestampTz stmt;
-	int			nops;
+	uint64		generation;
 	bool		found;
 	TimestampTz last_comm;
 	int64		recent;
@@ -45,13 +48,6 @@ static struct
 
 /* one-entry cache of a flush xid's commit state */
 static TransactionId committed_xid = InvalidTransactionId;
-
-/* This transaction's ops changed: the cached values are stale. */
-void
-hbuf_live_invalidate(void)
-{
-	live_cache.valid = false;
-}
 
 /* Did the flush xid commit before the reader's snapshot? */
 static bool
@@ -78,18 +74,18 @@ live_lookup(int64 id)
 	TimestampTz stmt = GetCurrentStatementStartTimestamp();
 	uint32		hashcode;
 	HbufEntry  *e;
-	TransactionId xid = InvalidTransactionId;
-	int64		sub = 0;
+	TransactionId xid[HBUF_FLUSH_HISTORY];
+	int64		sub[HBUF_FLUSH_HISTORY];
 	HbufPending *p;
 
 	if (live_cache.valid && live_cache.id == id && live_cache.stmt == stmt &&
-		live_cache.nops == hbuf_pending_count())
+		live_cache.generation == hbuf_pending_generation())
 		return live_cache.found;
 
 	live_cache.valid = true;
 	live_cache.id = id;
 	live_cache.stmt = stmt;
-	live_cache.nops = hbuf_pending_count();
+	live_cache.generation = hbuf_pending_generation();
 	live_cache.found = false;
 	live_cache.last_comm = 0;
 	live_cache.recent = 0;
@@ -104,12 +100,15 @@ live_lookup(int64 id)
 		live_cache.recent = e->recent;
 		live_cache.has_recent = e->has_recent;
 		live_cache.add = e->add;
-		xid = e->flush_xid;
-		sub = e->flush_sub;
+		memcpy(xid, e->flush_xid, sizeof(xid));
+		memcpy(sub, e->flush_sub, sizeof(sub));
 	}
 	hbuf_entry_unlock(hashcode);
-	if (e != NULL && sub != 0 && !flush_visible(xid))
-		live_cache.add = hbuf_add_saturating(live_cache.add, sub);
+	for (int i = 0; e != NULL && i < HBUF_FLUSH_HISTORY; i++)
+	{
+		if (TransactionIdIsValid(xid[i]) && sub[i] != 0 && !flush_visible(xid[i]))
+			live_cache.add = hbuf_add_saturating(live_cache.add, sub[i]);
+	}
 
 	p = hbuf_pending_find(id);
 	if (p != NULL && p->has_recent)

@@ -4,21 +4,28 @@
  *	  What a transaction will publish to the heartbeat buffer at commit.
  *
  *	  Publish at commit.  A heartbeat only appends to a list kept by its
- *	  backend; a transaction callback applies the list to shared memory at
- *	  commit and drops it at abort (or drops the part of a subtransaction
- *	  that rolls back).  A rolled-back heartbeat therefore has no effect.
+ *	  backend; the transaction callback (heartbeat_buffer.c) has the list
+ *	  applied to shared memory at commit (hbuf_pending_commit) and dropped at
+ *	  abort (hbuf_pending_abort), or drops the part of a subtransaction that
+ *	  rolls back.  A rolled-back heartbeat therefore has no effect.
  *
  *	  The list holds ops (a heartbeat, a session opened, a session ended),
  *	  recorded by the entry points of heartbeat_buffer.c while their
- *	  transaction holds the stripe of the session, and applied to the
- *	  entries of hbuf_table.c.  The transaction's own reads see its ops
- *	  through hbuf_pending_find (hbuf_live.c).  The same callback also
- *	  finishes the worker's flush (hbuf_flush.c), which must act at
- *	  PRE_COMMIT and undo at abort.
+ *	  transaction owns the entry of the session, and applied to the entries
+ *	  of hbuf_table.c.  Beside it, the ids whose entries the transaction
+ *	  claimed: they are released at commit, after the ops are published, and
+ *	  at abort, also at the abort of the subtransaction that claimed them
+ *	  (an id is noted once, at the level that first claimed it, so an outer
+ *	  level never loses a claim it needs).  An entry that a heartbeat made
+ *	  for a row still to be checked is removed at abort.  The transaction's
+ *	  own reads see its ops through
+ *	  hbuf_pending_find (hbuf_live.c), whose cache follows
+ *	  hbuf_pending_generation.
  *
- *	  CommitTransaction runs the commit callbacks before it releases locks:
- *	  that is what lets a close that waits for a stripe see every heartbeat
- *	  of that stripe published or rolled back (heartbeat_buffer.c).
+ *	  CommitTransaction runs the commit callbacks before it releases locks
+ *	  (its virtual transaction id among them): that is what lets a close
+ *	  that waits for the owner of an entry find every heartbeat of that
+ *	  owner published or rolled back (hbuf_table.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -42,7 +49,19 @@ static HbufOp *ops = NULL;
 static int	nops = 0;
 static int	maxops = 0;
 static HTAB *pending = NULL;
-static bool callbacks_registered = false;
+static uint64 generation = 0;
+
+/* the entries this transaction claimed (hbuf_entry_claim) */
+typedef struct HbufOwned
+{
+	int64		id;
+	int			level;			/* subtransaction nesting level */
+	bool		created;		/* made by the claim: removed at abort */
+} HbufOwned;
+
+static HbufOwned *owned = NULL;
+static int	nowned = 0;
+static int	maxowned = 0;
 
 /* Few ops (a single heartbeat's transaction): sums by a scan, no hash table */
 #define PENDING_SCAN_MAX	16
@@ -55,7 +74,9 @@ pending_reset(void)
 	ops = NULL;
 	nops = maxops = 0;
 	pending = NULL;
-	hbuf_live_invalidate();
+	owned = NULL;
+	nowned = maxowned = 0;
+	generation++;
 }
 
 /* Add one op to the sums of its id. */
@@ -132,16 +153,27 @@ hbuf_pending_find(int64 id)
 	return hash_search(pending, &id, HASH_FIND, NULL);
 }
 
-/* How many ops this transaction recorded (the live cache is valid for it) */
+/* How many ops this transaction recorded */
 int
 hbuf_pending_count(void)
 {
 	return nops;
 }
 
-/* Apply one op to shared memory (at commit: must not fail). */
+/* Changes whenever the sums of hbuf_pending_find may have changed */
+uint64
+hbuf_pending_generation(void)
+{
+	return generation;
+}
+
+/*
+ * Apply one op to shared memory (at commit: must not fail); with release,
+ * also give up this transaction's claim on the entry of a heartbeat, under
+ * the same partition lock.
+ */
 static void
-publish(HbufOp *op)
+publish(HbufOp *op, bool release)
 {
 	uint32		hashcode;
 	HbufEntry  *e;
@@ -155,7 +187,7 @@ publish(HbufOp *op)
 			(void) hbuf_entry_create(op->id);
 			break;
 		case OP_BEAT:
-			/* the entry was made (or found) while this transaction held its stripe */
+			/* the entry was made (or found) while this transaction owned it */
 			e = hbuf_entry_lock(op->id, LW_EXCLUSIVE, &hashcode);
 			if (e != NULL)
 			{
@@ -165,52 +197,83 @@ publish(HbufOp *op)
 				e->has_recent = true;
 				e->recent_dirty = true;
 				e->add = hbuf_add_saturating(e->add, op->bytes);
+				if (release && hbuf_owned_by_me(e))
+				{
+					SetInvalidVirtualTransactionId(e->owner);
+					e->ending = false;
+				}
 			}
 			hbuf_entry_unlock(hashcode);
 			break;
 	}
 }
 
+/*
+ * Release every entry this transaction claimed (must not fail).  At abort,
+ * an entry that a heartbeat made is removed: the row it was made for may
+ * not exist.
+ */
 static void
-hbuf_xact_callback(XactEvent event, void *arg)
+release_owned(bool aborted)
 {
-	switch (event)
-	{
-		case XACT_EVENT_PRE_PREPARE:
-			if (nops > 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("cannot prepare a transaction that buffered heartbeats or opened or ended sessions"),
-						 errhint("Set session.heartbeat_flush_interval to 0 for two-phase transactions.")));
-			break;
-		case XACT_EVENT_PRE_COMMIT:
-			hbuf_flush_pre_commit();
-			break;
-		case XACT_EVENT_COMMIT:
-			if (hbuf != NULL)
-			{
-				for (int i = 0; i < nops; i++)
-					publish(&ops[i]);
-			}
-			pending_reset();
-			hbuf_flush_end(false);
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-		case XACT_EVENT_PREPARE:
-			hbuf_flush_end(true);
-			pending_reset();
-			break;
-		default:
-			break;
-	}
+	if (hbuf == NULL)
+		return;
+	for (int i = 0; i < nowned; i++)
+		hbuf_entry_release(owned[i].id, aborted && owned[i].created);
 }
 
-static void
-hbuf_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-					  SubTransactionId parentSubid, void *arg)
+/* The transaction commits: publish its ops, then release its entries. */
+void
+hbuf_pending_commit(void)
+{
+	if (nops == 0 && nowned == 0)
+		return;
+	if (hbuf != NULL && nops == 1 && nowned == 1 && ops[0].id == owned[0].id)
+	{
+		/* one heartbeat: publish and release under one lock */
+		publish(&ops[0], true);
+		pending_reset();
+		return;
+	}
+	if (hbuf != NULL)
+	{
+		for (int i = 0; i < nops; i++)
+			publish(&ops[i], false);
+	}
+	release_owned(false);
+	pending_reset();
+}
+
+/* The transaction aborts (or is prepared): drop its ops, release its entries. */
+void
+hbuf_pending_abort(void)
+{
+	if (nops == 0 && nowned == 0)
+		return;
+	release_owned(true);
+	pending_reset();
+}
+
+/* A subtransaction ends: its ops become its parent's, or are dropped. */
+void
+hbuf_pending_subxact(SubXactEvent event)
 {
 	int			level = GetCurrentTransactionNestLevel();
+
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		for (int i = nowned - 1; i >= 0 && owned[i].level >= level; i--)
+			owned[i].level = level - 1;
+	}
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		while (nowned > 0 && owned[nowned - 1].level >= level)
+		{
+			nowned--;
+			if (hbuf != NULL)
+				hbuf_entry_release(owned[nowned].id, owned[nowned].created);
+		}
+	}
 
 	if (nops == 0)
 		return;
@@ -234,20 +297,42 @@ hbuf_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			hash_destroy(pending);
 			pending = NULL;
 		}
-		hbuf_live_invalidate();
+		generation++;
 	}
 }
 
-void
-hbuf_ensure_callbacks(void)
+static void
+ensure_context(void)
 {
-	if (callbacks_registered)
-		return;
-	pending_cxt = AllocSetContextCreate(TopMemoryContext, "session heartbeat buffer",
-										ALLOCSET_DEFAULT_SIZES);
-	RegisterXactCallback(hbuf_xact_callback, NULL);
-	RegisterSubXactCallback(hbuf_subxact_callback, NULL);
-	callbacks_registered = true;
+	if (pending_cxt == NULL)
+		pending_cxt = AllocSetContextCreate(TopMemoryContext, "session heartbeat buffer",
+											ALLOCSET_DEFAULT_SIZES);
+}
+
+/*
+ * An array of n elements of size, with room for one more: arr itself, or
+ * arr made larger (*max is its capacity).
+ */
+static void *
+room_for_one(void *arr, int n, int *max, Size size)
+{
+	ensure_context();
+	if (n < *max)
+		return arr;
+	*max = *max == 0 ? 64 : *max * 2;
+	if (arr == NULL)
+		return MemoryContextAllocHuge(pending_cxt, size * *max);
+	return repalloc_huge(arr, size * *max);
+}
+
+/* This transaction claimed the entry of id: release it when it ends. */
+void
+hbuf_note_owned(int64 id, bool created)
+{
+	owned = room_for_one(owned, nowned, &maxowned, sizeof(HbufOwned));
+	owned[nowned].id = id;
+	owned[nowned].level = GetCurrentTransactionNestLevel();
+	owned[nowned++].created = created;
 }
 
 /* Note an op of this transaction, to publish at its commit. */
@@ -256,17 +341,7 @@ hbuf_record_op(int64 id, HbufOpKind kind, int64 bytes)
 {
 	HbufOp	   *op;
 
-	hbuf_ensure_callbacks();
-	if (nops == maxops)
-	{
-		int			newmax = maxops == 0 ? 64 : maxops * 2;
-
-		if (ops == NULL)
-			ops = MemoryContextAlloc(pending_cxt, sizeof(HbufOp) * newmax);
-		else
-			ops = repalloc(ops, sizeof(HbufOp) * newmax);
-		maxops = newmax;
-	}
+	ops = room_for_one(ops, nops, &maxops, sizeof(HbufOp));
 	op = &ops[nops++];
 	op->id = id;
 	op->level = GetCurrentTransactionNestLevel();
@@ -274,5 +349,5 @@ hbuf_record_op(int64 id, HbufOpKind kind, int64 bytes)
 	op->ts = GetCurrentStatementStartTimestamp();
 	op->bytes = bytes;
 	pending_add_to(op);
-	hbuf_live_invalidate();
+	generation++;
 }

@@ -7,10 +7,11 @@
  *	  that session.heartbeat_buffer_status() reports (hbuf_live.c).
  *
  *	  Only primitives live here: find, create and remove an entry under its
- *	  partition lock, take every partition, and the database and sessions
- *	  table the entries belong to.  When an entry may be created or removed
- *	  is decided by the stripe locks (heartbeat_buffer.c) and the commit of
- *	  the transaction that asked (hbuf_pending.c).
+ *	  partition lock, claim and release it for a transaction, take every
+ *	  partition, the database and sessions table the entries belong to, and
+ *	  which of a list of ids have a row.  When an entry may be created,
+ *	  claimed or removed is decided by the entry points (heartbeat_buffer.c)
+ *	  and the commit of the transaction that asked (hbuf_pending.c).
  *
  *	  The table is sized once, at server start; when every slot is taken an
  *	  entry cannot be made and the heartbeat writes its row (the table path,
@@ -21,14 +22,18 @@
 #include "session.h"
 #include "hbuf_internal.h"
 
+#include "access/transam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "miscadmin.h"
+#include "queries.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 
 /* The table the entries belong to */
 #define HBUF_SCHEMA			"session_storage"
@@ -82,6 +87,7 @@ hbuf_shmem_startup(void)
 		pg_atomic_init_u64(&hbuf->flushed_rows, 0);
 		pg_atomic_init_u64(&hbuf->table_path, 0);
 		pg_atomic_init_u64(&hbuf->last_flush, 0);
+		SetInvalidVirtualTransactionId(hbuf->flusher);
 		hbuf->locks = GetNamedLWLockTranche("session heartbeat buffer");
 	}
 	memset(&info, 0, sizeof(info));
@@ -218,17 +224,6 @@ hbuf_entry_remove_locked(int64 id, uint32 hashcode)
 		pg_atomic_fetch_sub_u32(&hbuf->used, 1);
 }
 
-/* Is there an entry for id? */
-bool
-hbuf_entry_exists(int64 id)
-{
-	uint32		hashcode;
-	bool		found = hbuf_entry_lock(id, LW_SHARED, &hashcode) != NULL;
-
-	hbuf_entry_unlock(hashcode);
-	return found;
-}
-
 /*
  * Make an empty entry unless there is one; false when every slot is taken.
  * Never fails with an error: a commit callback calls it.
@@ -256,8 +251,14 @@ hbuf_entry_create(int64 id)
 		e->has_recent = false;
 		e->recent_dirty = false;
 		e->add = 0;
-		e->flush_xid = InvalidTransactionId;
-		e->flush_sub = 0;
+		for (int i = 0; i < HBUF_FLUSH_HISTORY; i++)
+		{
+			e->flush_xid[i] = InvalidTransactionId;
+			e->flush_sub[i] = 0;
+		}
+		SetInvalidVirtualTransactionId(e->owner);
+		e->ending = false;
+		e->flushing = false;
 	}
 	LWLockRelease(lock);
 	if (e == NULL || found)
@@ -276,6 +277,160 @@ hbuf_entry_remove(int64 id)
 	hbuf_entry_unlock(hashcode);
 }
 
+/* ---------------------------------------------------------------------------
+ * Owners
+ *
+ * An entry has at most one owner, a transaction (by its virtual id, which
+ * every transaction holds as a lock from start to end at no cost, and which
+ * VirtualXactLock waits for as any heavyweight lock: the deadlock detector,
+ * lock_timeout and cancel all see the wait).  A transaction that heartbeats
+ * a session owns its entry until it ends, as an UPDATE would hold the row;
+ * so does one that ends the session (ending).  Ownership is released by the
+ * transaction callback at commit or abort, after the transaction's
+ * heartbeats are published and before its locks are released, so whoever
+ * waited finds the entry published, or gone.  The worker's flush marks the
+ * entries it writes (flushing) without owning them: heartbeats go on beside
+ * it, an end waits for it.
+ * ---------------------------------------------------------------------------
+ */
+
+/*
+ * The virtual transaction id of this backend's transaction.  The commit and
+ * abort callbacks, which release claims, run after the transaction has left
+ * the proc array (MyProc no longer shows its local id) but before its vxid
+ * lock is released: they get the id seen last while it ran.
+ */
+static VirtualTransactionId
+my_vxid(void)
+{
+	static VirtualTransactionId last;
+	VirtualTransactionId now;
+
+	GET_VXID_FROM_PGPROC(now, *MyProc);
+	if (VirtualTransactionIdIsValid(now))
+		last = now;
+	return last;
+}
+
+bool
+hbuf_owned_by_me(const HbufEntry *e)
+{
+	VirtualTransactionId me = my_vxid();
+
+	return VirtualTransactionIdIsValid(e->owner) && VirtualTransactionIdEquals(e->owner, me);
+}
+
+/*
+ * Claim the entry of id for this transaction.  Waits (unless kind is
+ * CLAIM_END_NOWAIT) for the transaction that owns it and, to end it, for the
+ * flush that writes it.  CLAIM_BEAT_CREATE makes a missing entry (owned)
+ * when a slot is free.  The caller notes what it claimed (hbuf_pending.c) so
+ * that it is released when the transaction ends.
+ */
+HbufClaim
+hbuf_entry_claim(int64 id, HbufClaimKind kind)
+{
+	bool		end = (kind == CLAIM_END || kind == CLAIM_END_NOWAIT);
+
+	for (;;)
+	{
+		uint32		hashcode;
+		HbufEntry  *e;
+		VirtualTransactionId wait_for;
+		bool		created = false;
+		bool		mine;
+
+		e = hbuf_entry_lock(id, LW_EXCLUSIVE, &hashcode);
+		if (e == NULL && kind == CLAIM_BEAT_CREATE)
+		{
+			/* under the partition lock: nobody can make it meanwhile */
+			if (pg_atomic_fetch_add_u32(&hbuf->used, 1) < (uint32) hbuf->slots)
+			{
+				bool		found;
+
+				e = hash_search_with_hash_value(hbuf_table, &id, hashcode,
+												HASH_ENTER_NULL, &found);
+				if (e != NULL)
+				{
+					memset(((char *) e) + sizeof(int64), 0,
+						   sizeof(HbufEntry) - sizeof(int64));
+					SetInvalidVirtualTransactionId(e->owner);
+					created = true;
+				}
+			}
+			if (!created)
+				pg_atomic_fetch_sub_u32(&hbuf->used, 1);
+		}
+		if (e == NULL)
+		{
+			hbuf_entry_unlock(hashcode);
+			return CLAIM_ABSENT;
+		}
+
+		mine = hbuf_owned_by_me(e);
+		if (!mine && VirtualTransactionIdIsValid(e->owner))
+			wait_for = e->owner;
+		else if (end && e->flushing)
+			wait_for = hbuf->flusher;
+		else
+		{
+			if (!mine)
+				e->owner = my_vxid();
+			if (end || !mine)
+				e->ending = end;
+			hbuf_entry_unlock(hashcode);
+			return created ? CLAIM_CREATED : (mine ? CLAIMED_ALREADY : CLAIMED);
+		}
+		hbuf_entry_unlock(hashcode);
+
+		/* still running: give up, or wait for its end (then look again) */
+		if (VirtualTransactionIdIsValid(wait_for) && !VirtualXactLock(wait_for, false))
+		{
+			if (kind == CLAIM_END_NOWAIT)
+				return CLAIM_BUSY;
+			(void) VirtualXactLock(wait_for, true);
+			continue;
+		}
+
+		/*
+		 * It ended without releasing the entry, which only a crash (that
+		 * resets shared memory anyway) could do: take the entry over.
+		 */
+		ereport(DEBUG1,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg_internal("heartbeat buffer entry " INT64_FORMAT " taken over from an ended transaction", id)));
+		e = hbuf_entry_lock(id, LW_EXCLUSIVE, &hashcode);
+		if (e != NULL && VirtualTransactionIdEquals(e->owner, wait_for))
+			SetInvalidVirtualTransactionId(e->owner);
+		if (e != NULL && e->flushing && VirtualTransactionIdEquals(hbuf->flusher, wait_for))
+			e->flushing = false;
+		hbuf_entry_unlock(hashcode);
+	}
+}
+
+/*
+ * This transaction no longer owns the entry of id (removed with remove).
+ * Never fails with an error: a commit callback calls it.
+ */
+void
+hbuf_entry_release(int64 id, bool remove)
+{
+	uint32		hashcode;
+	HbufEntry  *e = hbuf_entry_lock(id, LW_EXCLUSIVE, &hashcode);
+
+	if (e != NULL && hbuf_owned_by_me(e))
+	{
+		if (remove)
+			hbuf_entry_remove_locked(id, hashcode);
+		else
+		{
+			SetInvalidVirtualTransactionId(e->owner);
+			e->ending = false;
+		}
+	}
+	hbuf_entry_unlock(hashcode);
+}
+
 /* Every partition, in ascending order, to scan the whole table. */
 void
 hbuf_lock_partitions(LWLockMode mode)
@@ -289,6 +444,55 @@ hbuf_unlock_partitions(void)
 {
 	for (int i = HBUF_PARTITIONS - 1; i >= 0; i--)
 		LWLockRelease(&hbuf->locks[i].lock);
+}
+
+/* ---------------------------------------------------------------------------
+ * Rows
+ * ---------------------------------------------------------------------------
+ */
+
+/*
+ * Which of ids (sorted, distinct) are open sessions, under a snapshot taken
+ * now (so a close that committed while we waited is seen even in a
+ * repeatable read transaction).  Marks open[i].  With lock, the rows found
+ * are locked FOR KEY SHARE: a close that deleted one and has not committed
+ * is waited for (the row is then gone), and a close that comes later waits
+ * for this transaction.  Sort and binary search: O((n + m) log n), checking
+ * for interrupts.
+ */
+void
+hbuf_find_open(int64 *ids, int n, bool *open, bool lock)
+{
+	SessionSpi	spi;
+	Datum	   *elems = palloc(sizeof(Datum) * n);
+	Datum		values[1];
+	int			rc;
+
+	for (int i = 0; i < n; i++)
+	{
+		elems[i] = Int64GetDatum(ids[i]);
+		open[i] = false;
+	}
+	values[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+
+	session_spi_connect(&spi);
+	rc = SPI_execute_snapshot(session_plan(lock ? &query_hbuf_lock_open_ids : &query_hbuf_open_ids),
+							  values, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							  !lock, false, 0);
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		int64		id = hbuf_spi_id(r);
+		int64	   *hit = bsearch(&id, ids, n, sizeof(int64), hbuf_id_cmp);
+
+		if ((r & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (hit != NULL)
+			open[hit - ids] = true;
+	}
+	session_spi_finish(&spi);
+	pfree(elems);
 }
 
 /* ---------------------------------------------------------------------------

@@ -3,8 +3,8 @@
  * heartbeat_buffer.c
  *	  Heartbeats buffered in shared memory and written to the sessions
  *	  table in batches by the background worker: the entry points that
- *	  registry.c and expiry.c call, and the stripe locks that order
- *	  heartbeats against closes, expiry and the flush.
+ *	  registry.c and expiry.c call, and how heartbeats are ordered against
+ *	  closes, expiry and the flush.
  *
  *	  With shared_preload_libraries = 'session', in the database that the
  *	  worker serves, and with session.heartbeat_flush_interval > 0, a
@@ -15,38 +15,62 @@
  *	  accumulated, one heap-only UPDATE per session that communicated, in id
  *	  order, and subtracts what it wrote.
  *
- *	  The pieces (hbuf_internal.h is what they share):
- *	  - this file: the settings, heartbeats, opening and ending sessions,
- *		the stripe locks;
- *	  - hbuf_table.c: the shared hash table, its partition locks, counters;
- *	  - hbuf_pending.c: a transaction's heartbeats, published at its commit
- *		and dropped at abort, so a rolled-back heartbeat has no effect;
- *	  - hbuf_flush.c: the worker's flush;
- *	  - hbuf_live.c: the live values readers see, and the status function.
+ *	  The pieces, in layers: each calls only those above it (hbuf_internal.h
+ *	  is what they share):
+ *	  1. hbuf_table.c: the shared hash table, its partition locks, the
+ *		 owners of entries, counters, which ids have a row;
+ *	  2. hbuf_pending.c: a transaction's heartbeats and claimed entries,
+ *		 published and released at its commit, dropped and released at
+ *		 abort, so a rolled-back heartbeat has no effect;
+ *	  3. hbuf_flush.c: the worker's flush; hbuf_live.c: the live values
+ *		 readers see, and the status function;
+ *	  4. this file: the settings, the entry points (heartbeats, opening and
+ *		 ending sessions) and the one transaction callback, which calls
+ *		 down into the layers above.
  *
- *	  Heartbeats against closes, expiry and the flush, without row locks.
- *	  Ids fall into HBUF_STRIPES stripes (id % HBUF_STRIPES), each guarded by
- *	  a heavyweight lock whose tag no SQL-callable function can take
- *	  (LOCKTAG_USERLOCK, reserved since contrib/userlock left).  A heartbeat
- *	  holds RowExclusiveLock on its stripes until its transaction ends; a
- *	  close or expiry takes ShareLock, which conflicts with heartbeats but
- *	  not with other closes.  CommitTransaction runs the commit callbacks
- *	  before it releases locks, so when a close gets its stripe every
- *	  heartbeat of that stripe has either published or rolled back; the
- *	  close then reads the live values into the history row and removes the
- *	  entry at its own commit, and any later heartbeat finds no entry, looks
- *	  for the row under a fresh snapshot, and returns false.  A heartbeat
- *	  that returned true is therefore never lost.  Expiry takes the stripes
- *	  conditionally and leaves sessions of busy stripes for the next pass,
- *	  as it does with SKIP LOCKED.  The flush takes RowExclusiveLock
- *	  conditionally: it runs beside heartbeats, never beside a close.
+ *	  Heartbeats against closes, expiry and the flush, without row locks and
+ *	  without heavyweight locks of their own.  Each entry has at most one
+ *	  owner, a transaction named by its virtual transaction id (hbuf_table.c).
+ *	  A heartbeat claims the entry of its session and owns it until its
+ *	  transaction ends, as an UPDATE holds the row; a transaction that ends
+ *	  the session (close, terminate, eviction, close_node_sessions, expiry)
+ *	  claims it too, marked ending.  A claim that finds another owner waits
+ *	  for that transaction to end with VirtualXactLock, a heavyweight lock
+ *	  wait that the deadlock detector, lock_timeout and cancel all see; the
+ *	  owner's commit publishes its heartbeats and releases its entries
+ *	  before its locks go.  So a close waits for exactly the heartbeats of
+ *	  its own session, and a heartbeat waits only for an end (or another
+ *	  heartbeat) of its own session: a transaction that holds heartbeats of
+ *	  session A delays A's close and expiry, nothing else.  A close finds the
+ *	  heartbeats of A published, reads the live values into the history row,
+ *	  and removes the entry at its commit; a heartbeat that waited for it
+ *	  then finds no entry, looks for the row and returns false.  A heartbeat
+ *	  that returned true is therefore never lost.
+ *
+ *	  Nothing is taken for an id that is not open.  A session without an
+ *	  entry (after a restart) gets one on its first heartbeat, made owned,
+ *	  and the row is then locked FOR KEY SHARE under a fresh snapshot: a
+ *	  close that deleted it is waited for, and a close that comes later
+ *	  waits for the heartbeat.  If there is no row, the entry is removed
+ *	  again before the heartbeat returns false.  A close of an id without an
+ *	  entry (ended, unknown) claims nothing.  Sweeps claim only the sessions
+ *	  they found to end, one at a time, and release at once those they did
+ *	  not end; expiry claims without waiting and leaves the sessions of
+ *	  busy entries for its next sweep, as it does with SKIP LOCKED.  No
+ *	  claim uses the shared lock table, so an expiry of any size cannot run
+ *	  out of it.  Claims of several sessions go in ascending id order, the
+ *	  order in which batches of heartbeats lock rows: they deadlock only
+ *	  where the same calls would on rows.
+ *
+ *	  The worker's flush marks the entries it writes (flushing) instead of
+ *	  owning them: heartbeats go on beside it, an end waits for the batch
+ *	  (milliseconds), and the flush skips entries being ended.
  *
  *	  Entries are created when a session opens (at commit) or by the first
- *	  heartbeat after a restart, which checks that the row exists under a
- *	  fresh snapshot while it holds its stripe.  When every slot is taken a
- *	  heartbeat writes its row as it always did (the table path).  A crash
- *	  loses what was not flushed: at most one interval of last_comm and
- *	  bytes, never a session.
+ *	  heartbeat after a restart.  When every slot is taken a heartbeat
+ *	  writes its row as it always did (the table path).  A crash loses what
+ *	  was not flushed: at most one interval of last_comm and bytes, never a
+ *	  session.
  *
  *-------------------------------------------------------------------------
  */
@@ -56,14 +80,13 @@
 
 #include <limits.h>
 
-#include "catalog/pg_type.h"
+#include "access/xact.h"
 #include "miscadmin.h"
-#include "storage/lmgr.h"
 #include "utils/guc.h"
-#include "utils/snapmgr.h"
 
-/* locktag_field2 of the stripe locks: "SHBF" */
-#define HBUF_LOCK_CLASS		0x53484246
+static void hbuf_xact_callback(XactEvent event, void *arg);
+static void hbuf_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+								  SubTransactionId parentSubid, void *arg);
 
 int			session_heartbeat_slots = 100000;
 int			session_heartbeat_flush_interval = 1000;
@@ -92,103 +115,51 @@ session_hbuf_init(void)
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 	hbuf_install_shmem_hooks();
+	/* inherited by every backend and the worker */
+	RegisterXactCallback(hbuf_xact_callback, NULL);
+	RegisterSubXactCallback(hbuf_subxact_callback, NULL);
 }
 
 /* ---------------------------------------------------------------------------
- * Stripe locks
+ * The transaction callback: the only one of the buffer
  * ---------------------------------------------------------------------------
  */
 
-static bool
-lock_stripe(int stripe, LOCKMODE mode, bool wait)
-{
-	LOCKTAG		tag;
-
-	tag.locktag_field1 = MyDatabaseId;
-	tag.locktag_field2 = HBUF_LOCK_CLASS;
-	tag.locktag_field3 = (uint32) stripe;
-	tag.locktag_field4 = 0;
-	tag.locktag_type = LOCKTAG_USERLOCK;
-	tag.locktag_lockmethodid = DEFAULT_LOCKMETHOD;
-	return LockAcquire(&tag, mode, false, !wait) != LOCKACQUIRE_NOT_AVAIL;
-}
-
-/* The stripes of ids, as a mask (bit id % 64) */
-static uint64
-stripes_of(const int64 *ids, int n)
-{
-	uint64		stripes = 0;
-
-	for (int i = 0; i < n; i++)
-		stripes |= UINT64CONST(1) << hbuf_stripe_of(ids[i]);
-	return stripes;
-}
-
-/*
- * Wait for the stripes of mask, in ascending order, like every batch: two
- * batches cannot deadlock.
- */
 static void
-lock_stripes(uint64 mask, LOCKMODE mode)
+hbuf_xact_callback(XactEvent event, void *arg)
 {
-	for (int s = 0; s < HBUF_STRIPES; s++)
+	switch (event)
 	{
-		if (mask & (UINT64CONST(1) << s))
-			(void) lock_stripe(s, mode, true);
+		case XACT_EVENT_PRE_PREPARE:
+			if (hbuf_pending_count() > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction that buffered heartbeats or opened or ended sessions"),
+						 errhint("Set session.heartbeat_flush_interval to 0 for two-phase transactions.")));
+			break;
+		case XACT_EVENT_PRE_COMMIT:
+			hbuf_flush_pre_commit();
+			break;
+		case XACT_EVENT_COMMIT:
+			hbuf_pending_commit();
+			hbuf_flush_end(false);
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			hbuf_flush_end(true);
+			hbuf_pending_abort();
+			break;
+		default:
+			break;
 	}
 }
 
-/* Take, without waiting, every stripe that can be had; the mask of those */
-uint64
-hbuf_try_lock_stripes(LOCKMODE mode)
+static void
+hbuf_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					  SubTransactionId parentSubid, void *arg)
 {
-	uint64		mask = 0;
-
-	for (int s = 0; s < HBUF_STRIPES; s++)
-	{
-		if (lock_stripe(s, mode, false))
-			mask |= UINT64CONST(1) << s;
-	}
-	return mask;
-}
-
-/*
- * Which of ids (sorted) are open sessions, under a snapshot taken now (so a
- * close that committed while we waited for the stripe is seen even in a
- * repeatable read transaction).  Marks open[i].
- */
-void
-hbuf_find_open(int64 *ids, int n, bool *open)
-{
-	SessionSpi	spi;
-	Datum	   *elems = palloc(sizeof(Datum) * n);
-	Datum		values[1];
-	int			rc;
-
-	for (int i = 0; i < n; i++)
-	{
-		elems[i] = Int64GetDatum(ids[i]);
-		open[i] = false;
-	}
-	values[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-
-	session_spi_connect(&spi);
-	rc = SPI_execute_snapshot(session_plan(&query_hbuf_open_ids), values, NULL,
-							  GetLatestSnapshot(), InvalidSnapshot, true, false, 0);
-	if (rc < 0)
-		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		int64		id = hbuf_spi_id(r);
-
-		for (int i = 0; i < n; i++)
-		{
-			if (ids[i] == id)
-				open[i] = true;
-		}
-	}
-	session_spi_finish(&spi);
-	pfree(elems);
+	hbuf_pending_subxact(event);
 }
 
 /* ---------------------------------------------------------------------------
@@ -213,27 +184,31 @@ pending_state(int64 id)
 }
 
 /*
- * Buffer a heartbeat of a session that has an entry (has_entry) or whose
- * row was just found open; its stripe is held.  Without an entry it gets
- * one, or, when every slot is taken, HBUF_TABLE: the caller writes the row.
+ * Claim the entry of id for a heartbeat (waiting for its owner, if any),
+ * making one when there is none.  HBUF_BUFFERED: ours, the heartbeat can be
+ * recorded, *made set when it was just made (the row is still to be
+ * checked); HBUF_TABLE: no entry and no slot.
  */
 static HbufResult
-buffer_or_defer(int64 id, int64 bytes, bool has_entry)
+claim_for_beat(int64 id, bool *made)
 {
-	if (!has_entry && !hbuf_entry_create(id))
+	HbufClaim	c = hbuf_entry_claim(id, CLAIM_BEAT_CREATE);
+
+	*made = (c == CLAIM_CREATED);
+	if (c == CLAIM_ABSENT)
 		return HBUF_TABLE;
-	hbuf_record_op(id, OP_BEAT, bytes);
+	if (c == CLAIMED || c == CLAIM_CREATED)
+		hbuf_note_owned(id, c == CLAIM_CREATED);
 	return HBUF_BUFFERED;
 }
 
 /*
- * Buffer one heartbeat.  HBUF_TABLE: the caller writes the row (it still
- * holds the stripe, which changes nothing for the table path).
+ * Buffer one heartbeat.  HBUF_TABLE: the caller writes the row.
  */
 HbufResult
 session_hbuf_heartbeat(int64 id, int64 bytes)
 {
-	bool		has_entry;
+	bool		made = false;
 	bool		open;
 	HbufResult	r;
 
@@ -241,18 +216,22 @@ session_hbuf_heartbeat(int64 id, int64 bytes)
 	r = pending_state(id);
 	if (r != HBUF_BUFFERED)
 		return r;
-	(void) lock_stripe(hbuf_stripe_of(id), RowExclusiveLock, true);
-	has_entry = hbuf_entry_exists(id);
-	if (!has_entry)
-	{
-		hbuf_find_open(&id, 1, &open);
-		if (!open)
-			return HBUF_NOT_OPEN;
-	}
-	r = buffer_or_defer(id, bytes, has_entry);
+	r = claim_for_beat(id, &made);
 	if (r == HBUF_TABLE)
 		session_hbuf_count_table_path(1);
-	return r;
+	if (r != HBUF_BUFFERED)
+		return r;
+	if (made)
+	{
+		hbuf_find_open(&id, 1, &open, true);
+		if (!open)
+		{
+			hbuf_entry_release(id, true);
+			return HBUF_NOT_OPEN;
+		}
+	}
+	hbuf_record_op(id, OP_BEAT, bytes);
+	return HBUF_BUFFERED;
 }
 
 /* The outcome of a batch so far: the table path's ids go to the front. */
@@ -268,7 +247,10 @@ static void
 batch_note(BeatBatch *b, int64 id, int64 bytes, HbufResult r)
 {
 	if (r == HBUF_BUFFERED)
+	{
+		hbuf_record_op(id, OP_BEAT, bytes);
 		b->buffered++;
+	}
 	else if (r == HBUF_TABLE)
 	{
 		/* ntable <= the index of id: the front of the arrays is free */
@@ -278,54 +260,55 @@ batch_note(BeatBatch *b, int64 id, int64 bytes, HbufResult r)
 }
 
 /*
- * Buffer a batch (ids sorted and distinct).  Sets *buffered to how many
- * were buffered; the ids and bytes that must take the table path are moved
- * to the front of the arrays, and their number is returned.
+ * Buffer a batch (ids sorted and distinct), claiming the entries in id
+ * order.  Sets *buffered to how many were buffered; the ids and bytes that
+ * must take the table path are moved to the front of the arrays, and their
+ * number is returned.
  */
 int
 session_hbuf_heartbeat_many(int64 *ids, int64 *bytes, int n, int64 *buffered)
 {
 	BeatBatch	b = {ids, bytes, 0, 0};
-	int64	   *missing = palloc(sizeof(int64) * n);
-	int64	   *missing_bytes = palloc(sizeof(int64) * n);
-	int			nmissing = 0;
+	int64	   *made = palloc(sizeof(int64) * n);
+	int64	   *made_bytes = palloc(sizeof(int64) * n);
+	int			nmade = 0;
 
 	session_check_installed();
-	lock_stripes(stripes_of(ids, n), RowExclusiveLock);
 
 	/* this transaction's own ops decide, else an entry, else the row (below) */
 	for (int i = 0; i < n; i++)
 	{
 		HbufResult	r = pending_state(ids[i]);
+		bool		is_new = false;
 
-		if (r == HBUF_BUFFERED && !hbuf_entry_exists(ids[i]))
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (r == HBUF_BUFFERED)
+			r = claim_for_beat(ids[i], &is_new);
+		if (is_new)
 		{
-			missing[nmissing] = ids[i];
-			missing_bytes[nmissing++] = bytes[i];
+			made[nmade] = ids[i];
+			made_bytes[nmade++] = bytes[i];
 			continue;
 		}
-		if (r == HBUF_BUFFERED)
-			r = buffer_or_defer(ids[i], bytes[i], true);
 		batch_note(&b, ids[i], bytes[i], r);
 	}
 
-	if (nmissing > 0)
+	if (nmade > 0)
 	{
-		bool	   *open = palloc(sizeof(bool) * nmissing);
+		bool	   *open = palloc(sizeof(bool) * nmade);
 
-		hbuf_find_open(missing, nmissing, open);
-		for (int i = 0; i < nmissing; i++)
+		hbuf_find_open(made, nmade, open, true);
+		for (int i = 0; i < nmade; i++)
 		{
-			HbufResult	r = HBUF_NOT_OPEN;
-
-			if (open[i])
-				r = buffer_or_defer(missing[i], missing_bytes[i], false);
-			batch_note(&b, missing[i], missing_bytes[i], r);
+			if (!open[i])
+				hbuf_entry_release(made[i], true);
+			batch_note(&b, made[i], made_bytes[i], open[i] ? HBUF_BUFFERED : HBUF_NOT_OPEN);
 		}
 		pfree(open);
 	}
-	pfree(missing);
-	pfree(missing_bytes);
+	pfree(made);
+	pfree(made_bytes);
 	if (b.ntable > 0)
 		session_hbuf_count_table_path(b.ntable);
 	*buffered = b.buffered;
@@ -345,44 +328,84 @@ session_hbuf_opened(int64 id)
 		hbuf_record_op(id, OP_CREATE, 0);
 }
 
-/* Wait until no heartbeat of id's stripe is in flight; hold it to the end. */
-void
-session_hbuf_lock_for_end(int64 id)
+/*
+ * Claim the entries of sessions about to end, in ascending id order (the
+ * order batches of heartbeats take them in), waiting for their owners, or,
+ * without wait, skipping the busy ones.  ids need not be sorted; they are
+ * sorted here, and those not skipped are moved to the front (their number
+ * is returned): the sessions the caller may end.  The ids claimed by this
+ * call (not those without an entry, nor those already ours) go to claimed
+ * (room for n), their number to *nclaimed.  With no buffer here, nothing is
+ * claimed and nothing skipped.
+ */
+int
+session_hbuf_claim_for_end(int64 *ids, int n, bool wait, int64 *claimed, int *nclaimed)
 {
-	if (hbuf_here())
-		(void) lock_stripe(hbuf_stripe_of(id), ShareLock, true);
+	int			m = 0;
+
+	*nclaimed = 0;
+	if (!hbuf_here() || n == 0)
+		return n;
+	qsort(ids, n, sizeof(int64), hbuf_id_cmp);
+	for (int i = 0; i < n; i++)
+	{
+		HbufClaim	c;
+
+		CHECK_FOR_INTERRUPTS();
+		c = hbuf_entry_claim(ids[i], wait ? CLAIM_END : CLAIM_END_NOWAIT);
+		if (c == CLAIM_BUSY)
+			continue;
+		if (c == CLAIMED)
+		{
+			hbuf_note_owned(ids[i], false);
+			claimed[(*nclaimed)++] = ids[i];
+		}
+		ids[m++] = ids[i];
+	}
+	return m;
 }
 
 /*
- * The stripes of several sessions about to end, in ascending order (the
- * order batches of heartbeats take them in): ending them one by one, in
- * another order, could deadlock with a batch.
+ * Wait until no heartbeat of ids is in flight, in ascending order; own their
+ * entries to the end.
  */
 void
 session_hbuf_lock_ids_for_end(const int64 *ids, int n)
 {
-	if (hbuf_here())
-		lock_stripes(stripes_of(ids, n), ShareLock);
-}
+	int64	   *copy = palloc(sizeof(int64) * Max(n, 1));
+	int64	   *claimed = palloc(sizeof(int64) * Max(n, 1));
+	int			nclaimed;
 
-void
-session_hbuf_lock_all_for_end(void)
-{
-	if (hbuf_here())
-		lock_stripes(~UINT64CONST(0), ShareLock);
+	memcpy(copy, ids, sizeof(int64) * n);
+	(void) session_hbuf_claim_for_end(copy, n, true, claimed, &nclaimed);
+	pfree(copy);
+	pfree(claimed);
 }
 
 /*
- * Take, without waiting, the stripes that no heartbeat holds now; returns
- * the mask of the stripes taken (bit id % 64), every bit when there is no
- * buffer here.
+ * Of the claimed ids (from session_hbuf_claim_for_end), release
+ * those that the statement just run did not end (SPI_tuptable: the ended
+ * rows, id first), so that a sweep holds nothing for a session it leaves
+ * open.
  */
-int64
-session_hbuf_lock_for_expiry(void)
+void
+session_hbuf_release_unended(const int64 *claimed, int n)
 {
-	if (!hbuf_here())
-		return -1;
-	return (int64) hbuf_try_lock_stripes(ShareLock);
+	int64	   *ended;
+	uint64		nended = SPI_tuptable != NULL ? SPI_processed : 0;
+
+	if (n == 0)
+		return;
+	ended = palloc(sizeof(int64) * Max(nended, 1));
+	for (uint64 r = 0; r < nended; r++)
+		ended[r] = hbuf_spi_id(r);
+	qsort(ended, nended, sizeof(int64), hbuf_id_cmp);
+	for (int i = 0; i < n; i++)
+	{
+		if (bsearch(&claimed[i], ended, nended, sizeof(int64), hbuf_id_cmp) == NULL)
+			hbuf_entry_release(claimed[i], false);
+	}
+	pfree(ended);
 }
 
 /* The rows in SPI_tuptable (id first) ended: drop their entries at commit. */

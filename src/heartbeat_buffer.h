@@ -30,11 +30,11 @@ extern HbufResult session_hbuf_heartbeat(int64 id, int64 bytes);
 extern int	session_hbuf_heartbeat_many(int64 *ids, int64 *bytes, int n, int64 *buffered);
 extern void session_hbuf_count_table_path(int64 n);
 
-/* ending sessions: lock first, then report the ended rows */
-extern void session_hbuf_lock_for_end(int64 id);
-extern void session_hbuf_lock_all_for_end(void);
+/* ending sessions: claim first, then report the ended rows */
 extern void session_hbuf_lock_ids_for_end(const int64 *ids, int n);
-extern int64 session_hbuf_lock_for_expiry(void);
+extern int	session_hbuf_claim_for_end(int64 *ids, int n, bool wait,
+									   int64 *claimed, int *nclaimed);
+extern void session_hbuf_release_unended(const int64 *claimed, int n);
 extern void session_hbuf_ended_rows(void);
 extern void session_hbuf_opened(int64 id);
 

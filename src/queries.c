@@ -185,17 +185,28 @@ SessionPlan query_end_clientless_logged = {
 	END_ONE_CLIENTLESS MOVE_TO_HISTORY_LOGGED("$2", "$3"), 3, {INT8OID, TEXTOID, TEXTOID}, NULL
 };
 
-/* One bounded batch of a node's sessions, locked in id order */
+/*
+ * A node's sessions are ended in bounded batches: the ids of the next batch
+ * ($3 of them after id $2), read without locking, so that a node with no
+ * sessions locks nothing; then those of them still open, locked in id
+ * order ($3: the ids).
+ */
+SessionPlan query_node_ids = {
+	"SELECT id FROM session_storage.sessions WHERE node = $1 AND id > $2 "
+	"ORDER BY id LIMIT $3",
+	3, {TEXTOID, INT8OID, INT4OID}, NULL
+};
+
 #define END_NODE \
 	"WITH v AS (SELECT id FROM session_storage.sessions WHERE node = $1 " \
-	"ORDER BY id LIMIT $3 FOR UPDATE), " \
+	"AND id = ANY ($3) ORDER BY id FOR UPDATE), " \
 	"d AS (DELETE FROM session_storage.sessions s USING v WHERE s.id = v.id RETURNING s.*) "
 
 SessionPlan query_end_node = {
-	END_NODE MOVE_TO_HISTORY("$2"), 3, {TEXTOID, TEXTOID, INT4OID}, NULL
+	END_NODE MOVE_TO_HISTORY("$2"), 3, {TEXTOID, TEXTOID, INT8ARRAYOID}, NULL
 };
 SessionPlan query_end_node_logged = {
-	END_NODE MOVE_TO_HISTORY_LOGGED("$2", "'close'"), 3, {TEXTOID, TEXTOID, INT4OID}, NULL
+	END_NODE MOVE_TO_HISTORY_LOGGED("$2", "'close'"), 3, {TEXTOID, TEXTOID, INT8ARRAYOID}, NULL
 };
 
 SessionPlan query_open_exists = {
@@ -211,36 +222,49 @@ SessionPlan query_ended_scope = {
 /* ------------------------------------------------------------------ expiry */
 
 /*
- * One batch of expired sessions with id > $5 ($1 idle, $2 clientless idle,
- * $3 max lifetime, in seconds, 0 = off; $4 batch size) among the stripes of
- * the heartbeat buffer in mask $6 (bit id % 64).  SKIP LOCKED: a session
- * that the application holds now is left for the next pass.  The live
- * last_comm is never older than the stored one, so the stored one is tested
- * first and the buffer is asked only about sessions idle in their row.
+ * Sessions past a timeout ($1 idle, $2 clientless idle, $3 max lifetime, in
+ * seconds, 0 = off).  The live last_comm is never older than the stored
+ * one, so the stored one is tested first and the buffer is asked only about
+ * sessions idle in their row.
  */
+#define EXPIRED \
+	" CASE WHEN scope = 'clientless'" \
+	"   THEN $2 > 0 AND last_comm <= " TS_NOW " - " SECONDS(2) \
+	"     AND " LIVE_LAST_COMM " <= " TS_NOW " - " SECONDS(2) \
+	"   ELSE ($1 > 0 AND last_comm <= " TS_NOW " - " SECONDS(1) \
+	"     AND " LIVE_LAST_COMM " <= " TS_NOW " - " SECONDS(1) ")" \
+	"     OR ($3 > 0 AND start_time <= " TS_NOW " - " SECONDS(3) ") END"
+
+/*
+ * Expiry works in batches: the candidates ($4 of them after id $5), read
+ * without locking, whose heartbeat buffer entries expiry then claims
+ * (heartbeat_buffer.c); then those of them ($4: the ids) that are still
+ * expired once claimed.  SKIP LOCKED: a session that the application holds
+ * now is left for the next pass.
+ */
+SessionPlan query_expire_candidates = {
+	"SELECT id FROM session_storage.sessions WHERE" EXPIRED
+	" AND id > $5 ORDER BY id LIMIT $4",
+	5, {INT4OID, INT4OID, INT4OID, INT4OID, INT8OID}, NULL
+};
+
 #define EXPIRE_BATCH \
 	"WITH v AS (" \
 	" SELECT id, CASE WHEN scope <> 'clientless' AND $3 > 0 AND start_time <= " TS_NOW " - " SECONDS(3) \
 	"   THEN 'max_lifetime' ELSE 'timeout' END AS reason" \
 	" FROM session_storage.sessions" \
-	" WHERE CASE WHEN scope = 'clientless'" \
-	"   THEN $2 > 0 AND last_comm <= " TS_NOW " - " SECONDS(2) \
-	"     AND " LIVE_LAST_COMM " <= " TS_NOW " - " SECONDS(2) \
-	"   ELSE ($1 > 0 AND last_comm <= " TS_NOW " - " SECONDS(1) \
-	"     AND " LIVE_LAST_COMM " <= " TS_NOW " - " SECONDS(1) ")" \
-	"     OR ($3 > 0 AND start_time <= " TS_NOW " - " SECONDS(3) ") END" \
-	" AND id > $5 AND (($6 >> (id % 64)::integer) & 1) = 1" \
-	" ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)," \
+	" WHERE" EXPIRED " AND id = ANY ($4)" \
+	" ORDER BY id FOR UPDATE SKIP LOCKED)," \
 	" d AS (DELETE FROM session_storage.sessions s USING v WHERE s.id = v.id" \
 	" RETURNING s.*, v.reason) "
 
 SessionPlan query_expire = {
 	EXPIRE_BATCH MOVE_TO_HISTORY("reason"),
-	6, {INT4OID, INT4OID, INT4OID, INT4OID, INT8OID, INT8OID}, NULL
+	4, {INT4OID, INT4OID, INT4OID, INT8ARRAYOID}, NULL
 };
 SessionPlan query_expire_logged = {
 	EXPIRE_BATCH MOVE_TO_HISTORY_LOGGED("reason", "'expire'"),
-	6, {INT4OID, INT4OID, INT4OID, INT4OID, INT8OID, INT8OID}, NULL
+	4, {INT4OID, INT4OID, INT4OID, INT8ARRAYOID}, NULL
 };
 
 SessionPlan query_maintain_partitions = {
@@ -413,6 +437,16 @@ SessionPlan query_at = {
 /* Which of the ids are open sessions (run under a fresh snapshot) */
 SessionPlan query_hbuf_open_ids = {
 	"SELECT id FROM session_storage.sessions WHERE id = ANY ($1)",
+	1, {INT8ARRAYOID}, NULL
+};
+
+/*
+ * The same, locking the rows found against their deletion (not against
+ * heartbeats or the flush): the first heartbeat of a session without an
+ * entry in the buffer.
+ */
+SessionPlan query_hbuf_lock_open_ids = {
+	"SELECT id FROM session_storage.sessions WHERE id = ANY ($1) FOR KEY SHARE",
 	1, {INT8ARRAYOID}, NULL
 };
 

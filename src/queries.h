@@ -23,12 +23,14 @@ extern SessionPlan query_end;
 extern SessionPlan query_end_logged;
 extern SessionPlan query_end_clientless;
 extern SessionPlan query_end_clientless_logged;
+extern SessionPlan query_node_ids;
 extern SessionPlan query_end_node;
 extern SessionPlan query_end_node_logged;
 extern SessionPlan query_open_exists;
 extern SessionPlan query_ended_scope;
 
 /* expiry.c: expiry, partitions and retention */
+extern SessionPlan query_expire_candidates;
 extern SessionPlan query_expire;
 extern SessionPlan query_expire_logged;
 extern SessionPlan query_maintain_partitions;
@@ -57,8 +59,9 @@ extern SessionPlan query_concurrency;
 extern SessionPlan query_import;
 extern SessionPlan query_at;
 
-/* heartbeat_buffer.c (which sessions are open) and hbuf_flush.c (the flush) */
+/* hbuf_table.c (which sessions are open) and hbuf_flush.c (the flush) */
 extern SessionPlan query_hbuf_open_ids;
+extern SessionPlan query_hbuf_lock_open_ids;
 extern SessionPlan query_hbuf_flush;
 
 #endif							/* SESSION_QUERIES_H */

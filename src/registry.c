@@ -114,9 +114,9 @@ enforce_user_limit(const char *username, int64 exclude_id)
 	}
 
 	/*
-	 * The stripes of the heartbeat buffer that the evictions need, all at
-	 * once in ascending order as batches of heartbeats take them, so that
-	 * ending several sessions cannot deadlock with a batch.
+	 * The heartbeat buffer entries of the sessions to evict, all at once in
+	 * ascending order as batches of heartbeats claim them, so that ending
+	 * several sessions cannot deadlock with a batch.
 	 */
 	session_hbuf_lock_ids_for_end(ids, evict);
 
@@ -448,6 +448,50 @@ session_run_end(SessionPlan *plain, SessionPlan *logged, Datum *values, bool nes
 }
 
 /*
+ * End a batch of candidates: the sessions whose ids are in SPI_tuptable
+ * (first column, ascending), read without locking.  Their heartbeat buffer
+ * entries are claimed (waiting for heartbeats in flight, or, without wait,
+ * skipping those sessions: *skipped says how many), the statement runs with
+ * the array of the ids kept as parameter ids_param, and the claims it did
+ * not use are released.  *after advances past the candidates.  Returns how
+ * many ended.  The caller has an SPI connection.
+ */
+int
+session_end_candidates(SessionPlan *plain, SessionPlan *logged, Datum *values,
+					   int ids_param, bool wait, int64 *after, int *skipped)
+{
+	int			n = (int) SPI_processed;
+	int			m;
+	int			nclaimed;
+	int			ended;
+	int64	   *ids = palloc(sizeof(int64) * Max(n, 1));
+	int64	   *claimed = palloc(sizeof(int64) * Max(n, 1));
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+		if (ids[i] > *after)
+			*after = ids[i];
+	}
+	m = session_hbuf_claim_for_end(ids, n, wait, claimed, &nclaimed);
+	*skipped = n - m;
+	for (int i = 0; i < m; i++)
+		elems[i] = Int64GetDatum(ids[i]);
+	values[ids_param] = PointerGetDatum(construct_array(elems, m, INT8OID, 8,
+														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	ended = session_run_end(plain, logged, values, true);
+	session_hbuf_release_unended(claimed, nclaimed);
+	pfree(ids);
+	pfree(claimed);
+	pfree(elems);
+	return ended;
+}
+
+/*
  * End one session: move it to history with the reason and log the event.
  * Returns false when it had already ended; raises SE404 when there is no
  * such session (or, with clientless_only, when it is not clientless).
@@ -459,15 +503,20 @@ session_end_session(int64 session_id, const char *reason, const char *event,
 {
 	Datum		values[3];
 	bool		isnull;
+	int64		id = session_id;
+	int64		claimed;
+	int			nclaimed;
 
 	values[0] = Int64GetDatum(session_id);
 	values[1] = CStringGetTextDatum(reason);
 	values[2] = CStringGetTextDatum(event);
-	session_hbuf_lock_for_end(session_id);
+	/* an id without an entry in the heartbeat buffer claims nothing */
+	(void) session_hbuf_claim_for_end(&id, 1, true, &claimed, &nclaimed);
 	if ((clientless_only
 		 ? session_run_end(&query_end_clientless, &query_end_clientless_logged, values, false)
 		 : session_run_end(&query_end, &query_end_logged, values, false)) > 0)
 		return true;
+	session_hbuf_release_unended(&claimed, nclaimed);
 
 	if (clientless_only && session_exec(&query_open_exists, values, NULL, false, 1) > 0)
 		ereport(ERROR,
@@ -536,9 +585,12 @@ session_terminate_session(PG_FUNCTION_ARGS)
 }
 
 /*
- * End every open session of a node, a bounded batch per statement.  Granted
- * to applications (a restarting node closes its own sessions), so of the
- * system's reasons only node_shutdown is accepted.
+ * End every open session of a node, a bounded batch per statement: the ids
+ * of a batch are read without locking, their heartbeat buffer entries are
+ * claimed in id order (waiting for heartbeats in flight), then the rows
+ * still open are ended.  A node with no open session holds nothing.
+ * Granted to applications (a restarting node closes its own sessions), so
+ * of the system's reasons only node_shutdown is accepted.
  */
 Datum
 session_close_node_sessions(PG_FUNCTION_ARGS)
@@ -548,20 +600,26 @@ session_close_node_sessions(PG_FUNCTION_ARGS)
 	text	   *reason = session_text_arg(fcinfo, 1, "reason", SESSION_MAX_NAME_LEN, true, true);
 	Datum		values[3];
 	int64		total = 0;
+	int64		after = 0;
 	int			n;
 
 	session_check_close_reason(reason, "node_shutdown");
-	values[0] = PointerGetDatum(node);
-	values[1] = PointerGetDatum(reason);
-	values[2] = Int32GetDatum(SESSION_END_BATCH);
 
 	session_spi_connect(&spi);
-	session_hbuf_lock_all_for_end();
 	do
 	{
+		int			skipped;
+
 		CHECK_FOR_INTERRUPTS();
-		n = session_run_end(&query_end_node, &query_end_node_logged, values, true);
-		total += n;
+		values[0] = PointerGetDatum(node);
+		values[1] = Int64GetDatum(after);
+		values[2] = Int32GetDatum(SESSION_END_BATCH);
+		n = session_exec(&query_node_ids, values, NULL, false, 0);
+		if (n == 0)
+			break;
+		values[1] = PointerGetDatum(reason);
+		total += session_end_candidates(&query_end_node, &query_end_node_logged, values, 2,
+										true, &after, &skipped);
 	} while (n == SESSION_END_BATCH);
 	session_spi_finish(&spi);
 	PG_RETURN_INT64(total);

@@ -107,6 +107,8 @@ extern void session_events_apply_retention(void);
 /* registry.c: ending sessions, shared with expiry */
 extern int	session_run_end(SessionPlan *plain, SessionPlan *logged, Datum *values,
 							bool nestloop);
+extern int	session_end_candidates(SessionPlan *plain, SessionPlan *logged, Datum *values,
+								   int ids_param, bool wait, int64 *after, int *skipped);
 extern bool session_end_session(int64 session_id, const char *reason,
 								const char *event, bool clientless_only);
 

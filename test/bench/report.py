@@ -263,8 +263,8 @@ class Report:
                f"{run.info.get('clients')} clients heartbeat {fmt(run.figure('expire_active'))} others")
         self.p()
         buffered = (" The buffered column runs in b_hbuf, where the heartbeat buffer is on: "
-                    "expire_sessions() holds the stripes of the sessions it ends until its transaction "
-                    "ends, so heartbeats of those stripes wait for it (the worker commits every batch)."
+                    "expire_sessions() holds the sessions it ends until its transaction ends, as it "
+                    "would their rows: heartbeats of other sessions never wait for it."
                     if "hbuf" in rows else "")
         self.p(f"session.expire_sessions() (idle_timeout {run.text('expire', rows[0], 'timeout')}) timed by "
                f"the server while pgbench heartbeats the active sessions.{buffered}")

@@ -9,8 +9,9 @@
 # over the whole run, and how many active sessions were wrongly ended (must be 0).
 #
 # make bench times session.expire_sessions() instead: one transaction, which holds
-# the heartbeat buffer's stripes of the sessions it ends until it commits, so the
-# heartbeats of those stripes wait for the whole call. This is the worker's way.
+# the sessions it ends (their heartbeat buffer entries, as it would their rows)
+# until it commits; heartbeats of other sessions never wait for it. This is the
+# worker's way, one batch at a time.
 #
 #   test/bench/worker_expiry.sh [idle=100000] [active=10000] [seconds=25]
 #

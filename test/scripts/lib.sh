@@ -89,7 +89,7 @@ tree_for_postgres() {
 	fi
 	dst=$(mktemp -d /tmp/session-work.XXXXXX) || return 1
 	tar -C "$src" --exclude=./.git --exclude=./.matrix --exclude=./tmp_check --exclude=./results \
-		--exclude=./output_iso --exclude=./test/bench/results -cf - . |
+		--exclude=./output_iso --exclude=./output_iso_hbuf --exclude=./test/bench/results -cf - . |
 		tar -C "$dst" -xf - || return 1
 	chown -R postgres:postgres "$dst" || return 1
 	chmod 755 "$dst"

@@ -5,7 +5,12 @@
 #
 #   1. the server check: the library is preloaded and its worker runs
 #   2. make installcheck: the pg_regress files (test/sql), then the isolation specs
-#      (test/specs), one result per file
+#      (test/specs), one result per file, twice: in isolation_regression, which the
+#      worker does not serve, so heartbeats write their rows (isolation/NAME), and in
+#      contrib_regression, which it serves, so heartbeats go to the shared-memory
+#      buffer and the worker flushes them (isolation-hbuf/NAME; output_iso_hbuf/).
+#      Both compare with the same test/expected/NAME.out (or its NAME_N.out
+#      alternatives, where the buffer really changes an outcome).
 #   3. make prove_installcheck: the TAP tests (test/t), one result per file
 #   4. every executable test/{reliability,upgrade,clients,ops,doc}/*.sh, in that order,
 #      one result each; run with SESSION_ROOT (the tree's root), SESSION_TEST_LOG (the
@@ -115,7 +120,7 @@ names() {
 	done
 }
 
-rm -rf results output_iso regression.diffs regression.out test/results test/output_iso
+rm -rf results output_iso output_iso_hbuf regression.diffs regression.out test/results test/output_iso
 
 mapfile -t tests < <(names regress test/sql/*.sql)
 if [ ${#tests[@]} -gt 0 ]; then
@@ -130,11 +135,47 @@ fi
 
 mapfile -t tests < <(names isolation test/specs/*.spec)
 if [ ${#tests[@]} -gt 0 ]; then
-	say "isolation: make installcheck (test/specs)"
+	say "isolation: make installcheck (test/specs), heartbeats written through"
 	timeout --kill-after=30 "${SESSION_REGRESS_TIMEOUT:-1800}" \
 		make -s installcheck PG_CONFIG="$PG_CONFIG" REGRESS= ISOLATION="${tests[*]}" TAP_TESTS= 2>&1 | tee "$OUT/isolation"
 	pg_regress_results isolation "$OUT/isolation" "${tests[@]}"
 	[ -s output_iso/regression.diffs ] && head -n 400 output_iso/regression.diffs
+fi
+
+# hbuf_ready: contrib_regression has the extension and the worker buffers its
+# heartbeats (a session opened there gets an entry in the buffer).
+hbuf_ready() {
+	psql -X -q -d postgres -c "CREATE DATABASE contrib_regression" >/dev/null 2>&1
+	psql -X -q -v ON_ERROR_STOP=1 -d contrib_regression -c "CREATE EXTENSION IF NOT EXISTS session CASCADE" >/dev/null || return 1
+	local i id used
+	for i in $(seq 1 60); do
+		id=$(psql -X -A -t -d contrib_regression -c "SELECT session.open_session('hbuf-probe', 'hbuf-probe')")
+		used=$(psql -X -A -t -d contrib_regression -c "SELECT used FROM session.heartbeat_buffer_status()")
+		psql -X -q -d contrib_regression -c "SELECT session.close_session($id)" \
+			-c "DELETE FROM session_storage.ended_sessions WHERE project = 'hbuf-probe'" >/dev/null
+		[ "$used" -gt 0 ] 2>/dev/null && return 0
+		sleep 0.5
+	done
+	echo "the worker does not buffer the heartbeats of contrib_regression: $used"
+	return 1
+}
+
+# The same specs with the buffer on. The worker must not expire the specs' sessions
+# by itself (they set the timeouts they test in their own sessions): its timeouts are
+# off for the run (ALTER SYSTEM, reset afterwards).
+mapfile -t tests < <(names isolation-hbuf test/specs/*.spec)
+if [ ${#tests[@]} -gt 0 ]; then
+	say "isolation-hbuf: the specs again in contrib_regression, heartbeats buffered"
+	psql -X -q -d postgres -c "ALTER SYSTEM SET session.idle_timeout = 0" -c "SELECT pg_reload_conf()" >/dev/null
+	if hbuf_ready; then
+		timeout --kill-after=30 "${SESSION_REGRESS_TIMEOUT:-1800}" \
+			make -s installcheck PG_CONFIG="$PG_CONFIG" REGRESS= ISOLATION="${tests[*]}" TAP_TESTS= \
+			ISOLATION_OPTS="--inputdir=test --outputdir=output_iso_hbuf --dbname=contrib_regression --use-existing" \
+			2>&1 | tee "$OUT/isolation-hbuf"
+	fi
+	psql -X -q -d postgres -c "ALTER SYSTEM RESET session.idle_timeout" -c "SELECT pg_reload_conf()" >/dev/null
+	pg_regress_results isolation-hbuf "$OUT/isolation-hbuf" "${tests[@]}"
+	[ -s output_iso_hbuf/regression.diffs ] && head -n 400 output_iso_hbuf/regression.diffs
 fi
 
 mapfile -t tests < <(names tap test/t/*.pl)

@@ -9,7 +9,8 @@
 #
 # As root (CI), the cluster and the tests run as the postgres OS user in a copy of
 # the tree (initdb and the TAP tests refuse root; pg_regress and prove write into the
-# tree); results/, output_iso/, regression.diffs and tmp_check/ are copied back.
+# tree); results/, output_iso/, output_iso_hbuf/, regression.diffs and tmp_check/ are
+# copied back.
 #
 # Environment: see test/scripts/lib.sh and test/scripts/suites.sh; SESSION_TEST_DEPS
 # (the profiles of deps.sh to install, default "test"; make matrix runs "core", for the
@@ -76,7 +77,7 @@ if WORK=$(tree_for_postgres "$ROOT"); then
 		"${VIRTUALENV[@]}" bash test/scripts/test.sh --in-cluster)
 	grep -q '^[a-zA-Z]* server$' "$RESULTS" || echo "FAILED cluster (pg_virtualenv could not start one)" >>"$RESULTS"
 	if [ "$WORK" != "$ROOT" ]; then
-		for item in results output_iso regression.diffs regression.out tmp_check; do
+		for item in results output_iso output_iso_hbuf regression.diffs regression.out tmp_check; do
 			rm -rf "${ROOT:?}/$item"
 			[ -e "$WORK/$item" ] && cp -a "$WORK/$item" "$ROOT/$item"
 		done

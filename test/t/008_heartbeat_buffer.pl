@@ -111,7 +111,7 @@ ok( poll_until(
 		$node, 'postgres',
 		"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%close_session($b)%'",
 		'1', 30),
-	'a close waits for the heartbeat in flight on its stripe');
+	'a close waits for the heartbeat in flight of its session');
 $s1->query_safe('COMMIT');
 ok(poll_until($node, 'postgres', "SELECT count(*) FROM session_storage.ended_sessions WHERE id = $b", '1', 30),
 	'... and ends the session once it commits');
@@ -129,7 +129,7 @@ ok( poll_until(
 		$node, 'postgres',
 		"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%heartbeat($c, 7)%'",
 		'1', 30),
-	'a heartbeat waits for a close in flight on its stripe');
+	'a heartbeat waits for a close in flight of its session');
 $s1->query_safe('COMMIT');
 like($s2->query_safe('SELECT 1'), qr/hb=f/, '... and returns false once the close commits');
 is(sql("SELECT total_bytes_sent FROM session.history WHERE id = $c"), '0', 'nothing of it is in history');
