@@ -29,6 +29,7 @@
 
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
 
@@ -156,6 +157,12 @@ session_purge_older_than(TimestampTz cutoff)
 Datum
 session_expire_sessions(PG_FUNCTION_ARGS)
 {
+	/*
+	 * The sweep reads its candidates before it writes: refuse up front, so
+	 * that a read-only transaction (a standby) fails whether or not anything
+	 * is due to expire.
+	 */
+	PreventCommandIfReadOnly("session.expire_sessions()");
 	session_maintain_partitions();
 	PG_RETURN_INT64(session_expire_now(false));
 }
