@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # session on pg_auto_failover, the short form of `make ha` (test/ha): a monitor and two
-# data nodes of its own on loopback ports, four clients under light load, one failover
-# (kill -9 of the primary's postmaster and keeper) and the old primary's rejoin, with
+# data nodes of its own on loopback ports, four clients under light load, two failovers
+# (kill -9 of the primary's postmaster and keeper; a switchover, whose demoted primary
+# must shut down with its synchronous standby gone) and the old primary's rejoins, with
 # the checks after each: nothing acknowledged lost, ids and uuids unique, the id
 # sequence continues, last_comm within one heartbeat flush interval, the expiry worker
 # idle on the secondary and resuming on the new primary, reads on the secondary.
-# About 3 minutes. Needs pg_autoctl and python3-psycopg (deps.sh test installs them)
+# About 4 minutes. Needs pg_autoctl and python3-psycopg (deps.sh test installs them)
 # and a non-root OS user; leaves the throwaway cluster of make test alone.
 set -uo pipefail
 
