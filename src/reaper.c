@@ -189,17 +189,26 @@ checked_pass(void)
 		reaper_pass();
 }
 
-/* Attach the heartbeat buffer (every loop) and write it (when due) */
+/*
+ * Attach the heartbeat buffer (every loop) and write it (when due).  Also
+ * without the extension: the buffer then forgets the entries of a dropped
+ * sessions table, and a flush with nothing to write still counts as one
+ * (the flush age of heartbeat_buffer_status).
+ */
 static bool flush_due = false;
 
 static void
 flush_step(void)
 {
-	if (!extension_installed())
-		return;
 	pgstat_report_activity(STATE_RUNNING, "session heartbeat flush");
 	session_hbuf_flush(flush_due);
 	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+static void
+interrupts_step(void)
+{
+	CHECK_FOR_INTERRUPTS();
 }
 
 /*
@@ -285,9 +294,8 @@ session_reaper_main(Datum main_arg)
 		TimestampTz next_pass;
 		long		wait_ms;
 
-		/* a cancel between passes has nothing to cancel */
-		QueryCancelPending = false;
-		CHECK_FOR_INTERRUPTS();
+		/* guarded: a cancel that comes between two steps ends no more than a step */
+		run_guarded(interrupts_step);
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
