@@ -16,6 +16,11 @@ if ! command -v pg_autoctl >/dev/null; then
 	echo "ha: FAILED: pg_autoctl is missing (deps.sh test installs pg-auto-failover-cli and postgresql-15-auto-failover)" >&2
 	exit 1
 fi
+# ports of its own for each make test cluster (PGPORT): make test runs side by side
+# on one machine must not start nodes on, or send clients to, each other's ports
+if [ -z "${SESSION_HA_PORT:-}" ] && [ -n "${PGPORT:-}" ]; then
+	export SESSION_HA_PORT=$((20000 + PGPORT % 1000 * 10))
+fi
 # under a subreaper of its own, so that the postmaster it kills is reaped; the
 # subreaper passes TERM (from make test's timeout) on to ha.py, which cleans up
 exec "$ROOT/test/scripts/subreaper" /usr/bin/python3 "$ROOT/test/ha/ha.py" --short
