@@ -521,7 +521,7 @@ hbuf_count_flush(int64 rows)
 
 /*
  * A flush pass that started at start completed: everything buffered before
- * start is written (but for stripes a close held, which it writes itself).
+ * start is written (but for entries being ended: their end writes them).
  */
 void
 hbuf_note_flush_pass(TimestampTz start)
@@ -546,7 +546,7 @@ hbuf_flush_age_ms(void)
 /*
  * Has the worker stopped flushing?  No completed flush pass for
  * HBUF_STALE_INTERVALS intervals, and for at least HBUF_STALE_MIN_MS: a
- * worker that is restarting (session.reaper's restart delay is 5 s) or in a
+ * worker that is restarting (its restart delay is 5 s) or in a
  * long expiry pass is not stale yet.  Heartbeats then write their rows, so
  * that what a crash can lose stays bounded while the worker is away.
  */
