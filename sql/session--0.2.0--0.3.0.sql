@@ -889,3 +889,23 @@ WHERE h.id OPERATOR(pg_catalog.=) ev.id
 	  CASE WHEN h.authenticated THEN h.username::text END
   AND (ev.has_open OR EXISTS (SELECT FROM session_storage.events o
 							  WHERE o.id OPERATOR(pg_catalog.=) h.id AND o.event OPERATOR(pg_catalog.=) 'open'));
+-- Worker: heartbeat_buffer_status() reports the age of the worker's last flush
+-- and whether heartbeats write through because that flush is overdue (new
+-- columns: the function is made again, with its comment and grants)
+-------------------------------------------------------------------------------
+
+DROP FUNCTION session.heartbeat_buffer_status();
+
+CREATE FUNCTION session.heartbeat_buffer_status()
+RETURNS TABLE (slots integer, used integer, flush_interval_ms integer, last_flush timestamptz,
+			   flushes bigint, flushed_rows bigint, table_path_heartbeats bigint,
+			   flush_age_ms bigint, flush_overdue boolean)
+AS 'MODULE_PATHNAME', 'session_heartbeat_buffer_status'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+ROWS 1;
+
+COMMENT ON FUNCTION session.heartbeat_buffer_status() IS
+	'The shared-memory heartbeat buffer: its slots, those in use, the flush interval, the last flush that wrote rows, flushes and rows written since the server started, heartbeats that found no slot and wrote their row (zeros without preloading), the milliseconds since the background worker last completed a flush (NULL while no worker serves the buffer), and whether that is overdue (5 intervals, at least 10 s), so that heartbeats write their rows';
+
+REVOKE ALL ON FUNCTION session.heartbeat_buffer_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION session.heartbeat_buffer_status() TO session_reader;

@@ -484,13 +484,14 @@ COMMENT ON FUNCTION session.live_total_bytes(bigint, bigint) IS
 
 CREATE FUNCTION session.heartbeat_buffer_status()
 RETURNS TABLE (slots integer, used integer, flush_interval_ms integer, last_flush timestamptz,
-			   flushes bigint, flushed_rows bigint, table_path_heartbeats bigint)
+			   flushes bigint, flushed_rows bigint, table_path_heartbeats bigint,
+			   flush_age_ms bigint, flush_overdue boolean)
 AS 'MODULE_PATHNAME', 'session_heartbeat_buffer_status'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED
 ROWS 1;
 
 COMMENT ON FUNCTION session.heartbeat_buffer_status() IS
-	'The shared-memory heartbeat buffer: its slots, those in use, the flush interval, the last flush, flushes and rows written since the server started, and heartbeats that found no slot and wrote their row (zeros without preloading)';
+	'The shared-memory heartbeat buffer: its slots, those in use, the flush interval, the last flush that wrote rows, flushes and rows written since the server started, heartbeats that found no slot and wrote their row (zeros without preloading), the milliseconds since the background worker last completed a flush (NULL while no worker serves the buffer), and whether that is overdue (5 intervals, at least 10 s), so that heartbeats write their rows';
 
 -------------------------------------------------------------------------------
 -- Reporting

@@ -36,6 +36,7 @@
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -238,18 +239,21 @@ flushed_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Write one batch in its own transaction; returns the rows written. */
+/*
+ * Write one batch in its own transaction; returns the rows written.  What
+ * it allocates lives in the transaction's memory, freed at its commit.
+ */
 static int
 flush_batch(HbufFlushed *batch, int n)
 {
 	SessionSpi	spi;
-	Datum	   *a_id = palloc(sizeof(Datum) * n);
-	Datum	   *a_lc = palloc(sizeof(Datum) * n);
-	Datum	   *a_rb = palloc(sizeof(Datum) * n);
-	Datum	   *a_ad = palloc(sizeof(Datum) * n);
-	bool	   *n_lc = palloc(sizeof(bool) * n);
-	bool	   *n_rb = palloc(sizeof(bool) * n);
-	int64	   *rest = palloc(sizeof(int64) * n);
+	Datum	   *a_id;
+	Datum	   *a_lc;
+	Datum	   *a_rb;
+	Datum	   *a_ad;
+	bool	   *n_lc;
+	bool	   *n_rb;
+	int64	   *rest;
 	int			dims[1];
 	int			lbs[1] = {1};
 	Datum		values[4];
@@ -260,6 +264,13 @@ flush_batch(HbufFlushed *batch, int n)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	a_id = palloc(sizeof(Datum) * n);
+	a_lc = palloc(sizeof(Datum) * n);
+	a_rb = palloc(sizeof(Datum) * n);
+	a_ad = palloc(sizeof(Datum) * n);
+	n_lc = palloc(sizeof(bool) * n);
+	n_rb = palloc(sizeof(bool) * n);
+	rest = palloc(sizeof(int64) * n);
 
 	m = claim_batch(batch, n);
 	for (int i = 0; i < m; i++)
@@ -325,11 +336,14 @@ flush_batch(HbufFlushed *batch, int n)
 /*
  * Attach the buffer to this database's sessions table, then, when write is
  * set, write every session with buffered heartbeats, in id order, in
- * batches.
+ * batches.  Allocates in the caller's memory context, which it leaves
+ * current (a commit makes TopMemoryContext current).
  */
 void
 session_hbuf_flush(bool write)
 {
+	MemoryContext cxt = CurrentMemoryContext;
+	TimestampTz start = GetCurrentTimestamp();
 	HASH_SEQ_STATUS status;
 	HbufEntry  *e;
 	HbufFlushed *all;
@@ -343,8 +357,14 @@ session_hbuf_flush(bool write)
 	StartTransactionCommand();
 	hbuf_attach_table();
 	CommitTransactionCommand();
-	if (!write || pg_atomic_read_u32(&hbuf->used) == 0)
+	MemoryContextSwitchTo(cxt);
+	if (!write)
 		return;
+	if (pg_atomic_read_u32(&hbuf->used) == 0)
+	{
+		hbuf_note_flush_pass(start);
+		return;
+	}
 
 	cap = (int) pg_atomic_read_u32(&hbuf->used) + HBUF_PARTITIONS;
 	all = palloc(sizeof(HbufFlushed) * cap);
@@ -372,14 +392,20 @@ session_hbuf_flush(bool write)
 	}
 	hbuf_unlock_partitions();
 	if (n == 0)
+	{
+		pfree(all);
+		hbuf_note_flush_pass(start);
 		return;
+	}
 
 	qsort(all, n, sizeof(HbufFlushed), flushed_cmp);
 	for (int off = 0; off < n; off += HBUF_FLUSH_BATCH)
 	{
 		CHECK_FOR_INTERRUPTS();
 		rows += flush_batch(all + off, Min(HBUF_FLUSH_BATCH, n - off));
+		MemoryContextSwitchTo(cxt);
 	}
 	hbuf_count_flush(rows);
+	hbuf_note_flush_pass(start);
 	pfree(all);
 }

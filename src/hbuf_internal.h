@@ -62,6 +62,9 @@ typedef struct HbufShared
 	pg_atomic_uint64 table_path;
 	pg_atomic_uint64 last_flush;	/* TimestampTz, 0: never */
 	VirtualTransactionId flusher;	/* the transaction of the flush batch */
+	pg_atomic_uint64 flushed_upto;	/* TimestampTz: start of the worker's last
+									 * completed flush pass (or its attach), 0:
+									 * never */
 	int			slots;
 	LWLockPadded *locks;
 } HbufShared;
@@ -71,7 +74,8 @@ typedef enum HbufOpKind
 {
 	OP_BEAT,					/* a heartbeat */
 	OP_CREATE,					/* a session opened: make its entry */
-	OP_END						/* a session ended: drop its entry */
+	OP_END,						/* a session ended: drop its entry */
+	OP_WROTE					/* a heartbeat wrote its row (write-through) */
 } HbufOpKind;
 
 /*
@@ -162,6 +166,9 @@ extern void hbuf_unlock_partitions(void);
 extern void hbuf_attach_table(void);
 extern void hbuf_count_flush(int64 rows);
 extern void hbuf_find_open(int64 *ids, int n, bool *open, bool lock);
+extern void hbuf_note_flush_pass(TimestampTz start);
+extern int64 hbuf_flush_age_ms(void);
+extern bool hbuf_flush_stale(void);
 
 /* hbuf_pending.c */
 extern void hbuf_record_op(int64 id, HbufOpKind kind, int64 bytes);

@@ -165,9 +165,10 @@ Datum
 session_heartbeat_buffer_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		values[7];
-	bool		nulls[7] = {false, false, false, false, false, false, false};
+	Datum		values[9];
+	bool		nulls[9] = {0};
 	TimestampTz last;
+	int64		age = hbuf_flush_age_ms();
 
 	InitMaterializedSRF(fcinfo, 0);
 	values[0] = Int32GetDatum(hbuf ? hbuf->slots : 0);
@@ -179,6 +180,10 @@ session_heartbeat_buffer_status(PG_FUNCTION_ARGS)
 	values[4] = Int64GetDatum(hbuf ? (int64) pg_atomic_read_u64(&hbuf->flushes) : 0);
 	values[5] = Int64GetDatum(hbuf ? (int64) pg_atomic_read_u64(&hbuf->flushed_rows) : 0);
 	values[6] = Int64GetDatum(hbuf ? (int64) pg_atomic_read_u64(&hbuf->table_path) : 0);
+	/* the worker's flushing: NULL while no worker serves the buffer */
+	values[7] = Int64GetDatum(age);
+	nulls[7] = (age < 0);
+	values[8] = BoolGetDatum(hbuf != NULL && hbuf_flush_stale());
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
 }

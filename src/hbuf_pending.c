@@ -87,6 +87,13 @@ pending_apply(HbufPending *p, HbufOp *op)
 		p->created = true;
 	if (op->kind == OP_END)
 		p->ended = true;
+	if (op->kind == OP_WROTE)
+	{
+		/* its row holds the bytes; only recent is newer than the entry's */
+		p->recent = op->bytes;
+		p->has_recent = true;
+		return;
+	}
 	if (op->kind != OP_BEAT)
 		return;
 	if (op->ts > p->last_comm)
@@ -202,6 +209,16 @@ publish(HbufOp *op, bool release)
 					SetInvalidVirtualTransactionId(e->owner);
 					e->ending = false;
 				}
+			}
+			hbuf_entry_unlock(hashcode);
+			break;
+		case OP_WROTE:
+			/* the row now has the latest recent bytes: the entry's are older */
+			e = hbuf_entry_lock(op->id, LW_EXCLUSIVE, &hashcode);
+			if (e != NULL)
+			{
+				e->has_recent = false;
+				e->recent_dirty = false;
 			}
 			hbuf_entry_unlock(hashcode);
 			break;

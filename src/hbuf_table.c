@@ -88,6 +88,7 @@ hbuf_shmem_startup(void)
 		pg_atomic_init_u64(&hbuf->table_path, 0);
 		pg_atomic_init_u64(&hbuf->last_flush, 0);
 		SetInvalidVirtualTransactionId(hbuf->flusher);
+		pg_atomic_init_u64(&hbuf->flushed_upto, 0);
 		hbuf->locks = GetNamedLWLockTranche("session heartbeat buffer");
 	}
 	memset(&info, 0, sizeof(info));
@@ -159,6 +160,8 @@ session_hbuf_worker_attach(void)
 	{
 		hbuf->relid = InvalidOid;
 		hbuf->database = MyDatabaseId;
+		/* the flush age counts from here until the first flush */
+		hbuf_note_flush_pass(GetCurrentTimestamp());
 	}
 }
 
@@ -514,4 +517,48 @@ hbuf_count_flush(int64 rows)
 	pg_atomic_fetch_add_u64(&hbuf->flushes, 1);
 	pg_atomic_fetch_add_u64(&hbuf->flushed_rows, (uint64) rows);
 	pg_atomic_write_u64(&hbuf->last_flush, (uint64) GetCurrentTimestamp());
+}
+
+/*
+ * A flush pass that started at start completed: everything buffered before
+ * start is written (but for entries being ended: their end writes them).
+ */
+void
+hbuf_note_flush_pass(TimestampTz start)
+{
+	pg_atomic_write_u64(&hbuf->flushed_upto, (uint64) start);
+}
+
+/* Milliseconds since the start of the last completed flush pass; -1: none */
+int64
+hbuf_flush_age_ms(void)
+{
+	TimestampTz upto;
+
+	if (hbuf == NULL || !OidIsValid(hbuf->database))
+		return -1;
+	upto = (TimestampTz) pg_atomic_read_u64(&hbuf->flushed_upto);
+	if (upto == 0)
+		return -1;
+	return Max(GetCurrentTimestamp() - upto, 0) / 1000;
+}
+
+/*
+ * Has the worker stopped flushing?  No completed flush pass for
+ * HBUF_STALE_INTERVALS intervals, and for at least HBUF_STALE_MIN_MS: a
+ * worker that is restarting (its restart delay is 5 s) or in a
+ * long expiry pass is not stale yet.  Heartbeats then write their rows, so
+ * that what a crash can lose stays bounded while the worker is away.
+ */
+#define HBUF_STALE_INTERVALS	5
+#define HBUF_STALE_MIN_MS		10000
+
+bool
+hbuf_flush_stale(void)
+{
+	int64		age = hbuf_flush_age_ms();
+
+	return age >= 0 &&
+		age > Max((int64) HBUF_STALE_INTERVALS * session_heartbeat_flush_interval,
+				  HBUF_STALE_MIN_MS);
 }

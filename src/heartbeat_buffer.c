@@ -70,7 +70,10 @@
  *	  heartbeat after a restart.  When every slot is taken a heartbeat
  *	  writes its row as it always did (the table path).  A crash loses what
  *	  was not flushed: at most one interval of last_comm and bytes, never a
- *	  session.
+ *	  session.  While the worker does not flush (it is down, restarting or
+ *	  stuck) for five intervals and at least ten seconds, heartbeats write
+ *	  their rows too (hbuf_flush_stale in hbuf_table.c), so what a crash can
+ *	  lose stays bounded by that.
  *
  *-------------------------------------------------------------------------
  */
@@ -203,6 +206,22 @@ claim_for_beat(int64 id, bool *made)
 }
 
 /*
+ * The worker has not flushed for a while (hbuf_flush_stale): the heartbeat
+ * of id writes its row, without claiming its entry (the row lock orders it
+ * against closes and expiry, as without the buffer; owning the entry
+ * through the write and the commit would make expiry skip the session).  An
+ * entry that still holds an older heartbeat keeps its last_comm and bytes
+ * for the flush, but not its recent bytes, which the row now has newer
+ * (OP_WROTE, at commit; nothing when there is no entry then).
+ */
+static HbufResult
+write_through(int64 id, int64 bytes)
+{
+	hbuf_record_op(id, OP_WROTE, bytes);
+	return HBUF_TABLE;
+}
+
+/*
  * Buffer one heartbeat.  HBUF_TABLE: the caller writes the row.
  */
 HbufResult
@@ -216,6 +235,8 @@ session_hbuf_heartbeat(int64 id, int64 bytes)
 	r = pending_state(id);
 	if (r != HBUF_BUFFERED)
 		return r;
+	if (hbuf_flush_stale())
+		return write_through(id, bytes);
 	r = claim_for_beat(id, &made);
 	if (r == HBUF_TABLE)
 		session_hbuf_count_table_path(1);
@@ -274,6 +295,19 @@ session_hbuf_heartbeat_many(int64 *ids, int64 *bytes, int n, int64 *buffered)
 	int			nmade = 0;
 
 	session_check_installed();
+	if (hbuf_flush_stale())
+	{
+		for (int i = 0; i < n; i++)
+		{
+			HbufResult	r = pending_state(ids[i]);
+
+			if (r == HBUF_BUFFERED)
+				r = write_through(ids[i], bytes[i]);
+			batch_note(&b, ids[i], bytes[i], r);
+		}
+		*buffered = 0;
+		return b.ntable;
+	}
 
 	/* this transaction's own ops decide, else an entry, else the row (below) */
 	for (int i = 0; i < n; i++)

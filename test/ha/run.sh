@@ -7,8 +7,8 @@
 # and the figures. Everything is removed afterwards.
 #
 #   bash test/ha/run.sh            the long form (make ha)
-#   bash test/ha/run.sh --short    one failover, light load (what make test runs,
-#                                  through test/reliability/ha.sh)
+#   bash test/ha/run.sh --short    a kill -9 and a switchover, light load (what make
+#                                  test runs, through test/reliability/ha.sh)
 #
 # pg_autoctl refuses to run as root: as root the scenario runs as the postgres OS
 # user in a copy of the tree. It runs under test/scripts/subreaper so that a

@@ -11,6 +11,7 @@
 # stay under MEMORY_TOLERANCE_KB (default 1024).
 # The listing runs in a fresh backend.  Also prints each backend's anonymous
 # resident memory (RssAnon, from /proc) at its start, its peak and its end.
+# Then the background worker's memory under flushes (worker_memory below).
 set -uo pipefail
 # shellcheck source=test/reliability/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -176,6 +177,101 @@ SELECT label AS function, calls, before / 1024 AS before_kb, after / 1024 AS aft
 FROM mem_net ORDER BY k"
 FAILED=$(q1 "SELECT count(*) FROM mem_net WHERE NOT (after - before < $TOL_KB * 1024 AND coalesce(net, 0) < $TOL_KB * 1024)")
 TOTAL=$(q1 "SELECT count(*) FROM mem_net")
+
+# The background worker: MEMORY_WORKER_SESSIONS (20000) sessions with
+# buffered heartbeats, MEMORY_WORKER_BEATS (2000) of them heartbeated every
+# 100 ms for MEMORY_WORKER_SECONDS (90), flushed every 100 ms; the worker's
+# anonymous resident memory (RssAnon of /proc/PID/status: its heap, where
+# palloc'd memory lives) at MEMORY_WORKER_BASELINE_SECONDS (30) and at the
+# end must differ by less than MEMORY_WORKER_TOLERANCE_KB (2048).  Not VmRSS:
+# that also counts the shared memory the worker touches (shared_buffers, the
+# heartbeat buffer), which grows as it reads more of it and is no leak.  The
+# heartbeats go to session.database, the only database the worker serves.
+WSECS=${MEMORY_WORKER_SECONDS:-90}
+WBASE=${MEMORY_WORKER_BASELINE_SECONDS:-30}
+WSESSIONS=${MEMORY_WORKER_SESSIONS:-20000}
+WBEATS=${MEMORY_WORKER_BEATS:-2000}
+WTOL=${MEMORY_WORKER_TOLERANCE_KB:-2048}
+WDB=$(psql -X -A -t -d postgres -c "SHOW session.database")
+wq() {
+	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$WDB" "$@"
+}
+worker_pid() {
+	psql -X -A -t -d postgres -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'session reaper'"
+}
+worker_memory() {
+	local created_db=0 created_ext=0 pid pid_end t0 t rss base='' last='' status
+	local flushes0 rows0 beat_pid smaps_base smaps_end
+	if [ "$(psql -X -A -t -d postgres -c "SELECT count(*) FROM pg_database WHERE datname = '$WDB'")" = 0 ]; then
+		psql -X -q -d postgres -c "CREATE DATABASE \"$WDB\"" >/dev/null || return 1
+		created_db=1
+	fi
+	if [ "$(wq -c "SELECT count(*) FROM pg_extension WHERE extname = 'session'")" = 0 ]; then
+		wq -c 'CREATE EXTENSION session' >/dev/null || return 1
+		created_ext=1
+	fi
+	psql -X -q -d postgres -c "ALTER SYSTEM SET session.heartbeat_flush_interval = '100ms'" \
+		-c "SELECT pg_reload_conf()" >/dev/null
+	wq -c "SELECT count(session.open_session('w' || g, 'memw', node => 'memory-worker'))
+		FROM generate_series(1, $WSESSIONS) g" >/dev/null || return 1
+	# every session gets an entry (buffering starts once the worker has attached)
+	for _ in $(seq 1 60); do
+		wq -c "SELECT session.heartbeat(ARRAY(SELECT id FROM session_storage.sessions
+			WHERE node = 'memory-worker'), NULL)" >/dev/null
+		[ "$(wq -c "SELECT used >= $WSESSIONS FROM session.heartbeat_buffer_status()")" = t ] && break
+		sleep 1
+	done
+	pid=$(worker_pid)
+	read -r flushes0 rows0 < <(wq -F ' ' -c "SELECT flushes, flushed_rows FROM session.heartbeat_buffer_status()")
+	wq -c "DO \$\$
+DECLARE
+	ids bigint[] := ARRAY(SELECT id FROM session_storage.sessions WHERE node = 'memory-worker' ORDER BY id);
+	n int := cardinality(ids);
+	k int := 0;
+	t_end timestamptz := clock_timestamp() + interval '$WSECS s';
+BEGIN
+	WHILE clock_timestamp() < t_end LOOP
+		PERFORM session.heartbeat(ids[k + 1:k + $WBEATS], array_fill(1::bigint, ARRAY[$WBEATS]));
+		COMMIT;
+		k := (k + $WBEATS) % n;
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+END \$\$" >/dev/null &
+	beat_pid=$!
+	t0=$(date +%s)
+	while kill -0 "$beat_pid" 2>/dev/null; do
+		rss=$(awk '/^RssAnon:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+		t=$(($(date +%s) - t0))
+		if [ -n "$rss" ]; then
+			if [ -z "$base" ] && [ "$t" -ge "$WBASE" ]; then
+				base=$rss
+				smaps_base=$(awk '/^(Pss|Private_Dirty):/ { printf "%s %s kB ", $1, $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null)
+			fi
+			last=$rss
+		fi
+		sleep 1
+	done
+	wait "$beat_pid"
+	status=$?
+	smaps_end=$(awk '/^(Pss|Private_Dirty):/ { printf "%s %s kB ", $1, $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null)
+	pid_end=$(worker_pid)
+	read -r WFLUSHES WROWS < <(wq -F ' ' -c "SELECT flushes - $flushes0, flushed_rows - $rows0 FROM session.heartbeat_buffer_status()")
+	wq -c "SELECT session.close_node_sessions('memory-worker')" >/dev/null
+	psql -X -q -d postgres -c "ALTER SYSTEM RESET session.heartbeat_flush_interval" \
+		-c "SELECT pg_reload_conf()" >/dev/null
+	[ "$created_ext" = 0 ] || wq -c 'DROP EXTENSION session' >/dev/null
+	[ "$created_db" = 0 ] || psql -X -q -d postgres -c "DROP DATABASE \"$WDB\" WITH (FORCE)" >/dev/null
+	echo "$NAME: worker (pid $pid): $WSESSIONS sessions, $WBEATS heartbeated every 100 ms, flush every 100 ms, ${WSECS} s: $WFLUSHES flushes, $WROWS rows"
+	echo "$NAME: worker RssAnon at ${WBASE} s ${base:-?} kB, at the end ${last:-?} kB (tolerance $WTOL kB); smaps_rollup at ${WBASE} s: ${smaps_base:-?}; at the end: ${smaps_end:-?}"
+	[ "$status" -eq 0 ] || { echo "$NAME: FAILED: the heartbeat loop failed"; return 1; }
+	[ "$pid_end" = "$pid" ] || { echo "$NAME: FAILED: the worker restarted ($pid, then $pid_end)"; return 1; }
+	[ -n "$base" ] && [ -n "$last" ] || { echo "$NAME: FAILED: no RssAnon of the worker"; return 1; }
+	[ "$WFLUSHES" -ge $((WSECS * 2)) ] || { echo "$NAME: FAILED: too few flushes ($WFLUSHES)"; return 1; }
+	[ "$((last - base))" -lt "$WTOL" ] || { echo "$NAME: FAILED: the worker grew by $((last - base)) kB"; return 1; }
+	echo "$NAME: worker memory flat: pass"
+}
+TOTAL=$((TOTAL + 1))
+worker_memory || FAILED=$((FAILED + 1))
 MAXG=$(q1 "SELECT max(greatest(after - before, coalesce(net, 0)))::bigint FROM mem_net")
 CRASHES=$(crash_count)
 [ "$CRASHES" -eq 0 ] || { echo "$NAME: FAILED: $CRASHES backend crash(es)"; FAILED=$((FAILED + 1)); }

@@ -8,12 +8,14 @@
 #   fuzz_par  4 x 25000 random calls at once, autocommit
 #   sqlsmith  2 x 10000 random queries (seeds 1 and 2)
 #   soak      pgbench, 8 clients, 180 s, idle_timeout 1s
-#   memory    100000 calls of each function, 1000000 sessions listed
+#   memory    100000 calls of each function, 1000000 sessions listed; the worker
+#             flushing 20000 sessions every 100 ms for 10 minutes (its memory at
+#             minute 1 and at the end)
 #
 # Each step continues after a failure; the exit status is 1 when anything
 # failed.  Environment: STRESS_ONLY="fuzz soak" runs only those steps;
 # STRESS_SOAK_SECONDS, STRESS_FUZZ_CALLS, STRESS_SQLSMITH_QUERIES,
-# STRESS_MEMORY_CALLS, STRESS_MEMORY_LIST_ROWS change the sizes;
+# STRESS_MEMORY_CALLS, STRESS_MEMORY_LIST_ROWS, STRESS_MEMORY_WORKER_SECONDS change the sizes;
 # SESSION_TEST_PORT, SESSION_TEST_KEEP as for make test.  As root, the steps
 # run as the postgres OS user (as_postgres).  The extension is built, and
 # installed only when the installed copy differs from the build;
@@ -107,7 +109,9 @@ step sqlsmith2 SQLSMITH_NAME=sqlsmith2 SQLSMITH_QUERIES="${STRESS_SQLSMITH_QUERI
 	"$C/sqlsmith.sh"
 step soak SOAK_NAME=soak SOAK_SECONDS="${STRESS_SOAK_SECONDS:-180}" SOAK_CLIENTS=8 "$C/soak.sh"
 step memory MEMORY_NAME=memory MEMORY_CALLS="${STRESS_MEMORY_CALLS:-100000}" \
-	MEMORY_LIST_ROWS="${STRESS_MEMORY_LIST_ROWS:-1000000}" "$C/memory.sh"
+	MEMORY_LIST_ROWS="${STRESS_MEMORY_LIST_ROWS:-1000000}" \
+	MEMORY_WORKER_SECONDS="${STRESS_MEMORY_WORKER_SECONDS:-600}" MEMORY_WORKER_BASELINE_SECONDS=60 \
+	"$C/memory.sh"
 
 # The whole run: crashes anywhere in the server log.
 ALL_CRASHES=$(grep -cE 'terminated by signal|was terminated by exception|PANIC:' "$SESSION_TEST_LOG")
@@ -135,7 +139,9 @@ if [ -f "$OUT/soak" ]; then
 fi
 if [ -f "$OUT/memory" ]; then
 	echo "memory:    $(line memory 'calls per function')$(secs memory)"
-	echo "           $(line memory 'RssAnon')"
+	echo "           $(line memory 'backend RssAnon')"
+	echo "           $(line memory 'worker \(pid')"
+	echo "           $(line memory 'worker RssAnon')"
 fi
 for name in "${FAILED_NAMES[@]}"; do
 	echo "FAILED: $name"

@@ -181,6 +181,10 @@ is($m->{'session_heartbeat_buffer_free'},
 	'free heartbeat slots');
 ok(exists $m->{'session_heartbeat_buffer_flushed_rows_total'}, 'rows flushed');
 ok(exists $m->{'session_heartbeat_buffer_last_flush_timestamp_seconds'}, 'last flush');
+ok( exists $m->{'session_heartbeat_buffer_flush_age_seconds'}
+	  && $m->{'session_heartbeat_buffer_flush_age_seconds'} < 60,
+	'the age of the worker\'s last flush');
+is($m->{'session_heartbeat_buffer_flush_overdue'}, 0, 'the flush is not overdue');
 
 $h->signal('TERM');
 $h->finish;
