@@ -25,7 +25,7 @@
 #   MATRIX_MIRROR    the Debian mirror (default: the one this machine's apt uses)
 #   MATRIX_REFRESH=1 upgrade the cached root filesystems' packages first
 #   MATRIX_TIMEOUT   seconds per version (default 3600)
-#   MATRIX_TESTS     the tests of test.sh to run (default "regress/* isolation/* tap/* upgrade/*")
+#   MATRIX_TESTS     the tests of test.sh to run (default "regress/* isolation/* isolation-hbuf/* tap/* upgrade/*")
 #   SESSION_TEST_PORT  the port of the throwaway clusters (default: a free one)
 # Logs: MATRIX_CACHE/logs/VERSION.log (the whole test output of a version) and
 # MATRIX_CACHE/logs/VERSION/ (regression.diffs, output_iso/, tmp_check/log/).
@@ -85,7 +85,7 @@ TIMEOUT=${MATRIX_TIMEOUT:-3600}
 # only psql (the reliability, client and ops scripts need tools that only the
 # host has; make test runs them on 15); MATRIX_TESTS
 # narrows it for a quick check, with the patterns of SESSION_TEST_ONLY
-MATRIX_TESTS=${MATRIX_TESTS:-"regress/* isolation/* tap/* upgrade/*"}
+MATRIX_TESTS=${MATRIX_TESTS:-"regress/* isolation/* isolation-hbuf/* tap/* upgrade/*"}
 
 # The first Debian mirror of this machine's apt sources that is not the security
 # archive; deb.debian.org when there is none.
