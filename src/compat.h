@@ -50,6 +50,13 @@
 #define SESSION_MY_LXID (MyProc->lxid)
 #endif
 
+/* The backend of a virtual transaction id (renamed in 17) */
+#if PG_VERSION_NUM >= 170000
+#define SESSION_VXID_PROC(vxid) ((vxid).procNumber)
+#else
+#define SESSION_VXID_PROC(vxid) ((vxid).backendId)
+#endif
+
 /*
  * Releases the prefix pg_regprefix() returned.  The regex library allocates
  * with malloc in 15 and in the current memory context (palloc) later.

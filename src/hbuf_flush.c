@@ -116,7 +116,7 @@ flushed_apply(bool undo)
 		if (!f->written && !f->gone)
 			continue;
 		e = hbuf_entry_lock(f->id, LW_EXCLUSIVE, &hashcode);
-		if (e != NULL && f->gone && !undo && !VirtualTransactionIdIsValid(e->owner))
+		if (e != NULL && f->gone && !undo && !hbuf_entry_owned(e))
 			hbuf_entry_remove_locked(f->id, hashcode);
 		else if (e != NULL && f->written && !undo && TransactionIdIsValid(xid))
 		{
@@ -214,7 +214,7 @@ claim_batch(HbufFlushed *batch, int n)
 		bool		take;
 
 		take = e != NULL &&
-			!(VirtualTransactionIdIsValid(e->owner) && e->ending) &&
+			!(hbuf_entry_owned(e) && e->alone) &&
 			history_prune(e, horizon);
 		if (take)
 		{

@@ -22,8 +22,9 @@
 #include "utils/hsearch.h"
 #include "utils/timestamp.h"
 
-/* The partitions of the hash table (a power of two) */
+/* The partitions of the hash table (a power of two), and that of a hash code */
 #define HBUF_PARTITIONS		64
+#define HBUF_PARTITION_OF(hashcode)	((hashcode) % HBUF_PARTITIONS)
 
 /*
  * Flushes of one entry whose commit some snapshot may not see yet: a reader
@@ -33,10 +34,27 @@
  */
 #define HBUF_FLUSH_HISTORY	4
 
+/*
+ * Transactions that can own one entry at once: heartbeats of one session
+ * from that many transactions share it; one more waits for one of them.
+ */
+#define HBUF_OWNERS			4
+
 /* One session's buffered heartbeats, in shared memory */
 typedef struct HbufEntry
 {
 	int64		id;				/* hash key */
+
+	/*
+	 * The transactions that own the entry (heartbeat_buffer.c), their
+	 * virtual ids packed by hbuf_vxid_pack, 0: a free place.  Transactions
+	 * that heartbeat the session share it; one that ends the session, or
+	 * that made the entry for a row it has still to find, owns it alone.
+	 * Next to the key: a claim reads one cache line.
+	 */
+	pg_atomic_uint64 owners[HBUF_OWNERS];
+	bool		alone;			/* its one owner does not share it */
+	bool		flushing;		/* the worker's flush is writing it */
 	TimestampTz last_comm;		/* newest buffered last_comm, 0: none */
 	TimestampTz flushed_last_comm;	/* newest last_comm written */
 	int64		recent;			/* bytes of the latest buffered heartbeat */
@@ -46,10 +64,6 @@ typedef struct HbufEntry
 	/* flushes that subtracted bytes from add, invalid xid: a free place */
 	TransactionId flush_xid[HBUF_FLUSH_HISTORY];
 	int64		flush_sub[HBUF_FLUSH_HISTORY];
-	/* the transaction that owns the entry (heartbeat_buffer.c), if any */
-	VirtualTransactionId owner;
-	bool		ending;			/* the owner is ending the session */
-	bool		flushing;		/* the worker's flush is writing it */
 } HbufEntry;
 
 typedef struct HbufShared
@@ -103,6 +117,29 @@ hbuf_add_saturating(int64 a, int64 b)
 	return r;
 }
 
+/*
+ * A virtual transaction id in 64 bits, so that a claim can set an entry's
+ * owner with one compare-and-swap; 0 stands for none (a valid id has a
+ * local transaction id other than 0).
+ */
+static inline uint64
+hbuf_vxid_pack(VirtualTransactionId v)
+{
+	if (!VirtualTransactionIdIsValid(v))
+		return 0;
+	return ((uint64) (uint32) SESSION_VXID_PROC(v) << 32) | (uint64) v.localTransactionId;
+}
+
+static inline VirtualTransactionId
+hbuf_vxid_unpack(uint64 x)
+{
+	VirtualTransactionId v;
+
+	SESSION_VXID_PROC(v) = (int32) (x >> 32);
+	v.localTransactionId = (LocalTransactionId) (x & PG_UINT32_MAX);
+	return v;
+}
+
 /* qsort and bsearch order of session ids */
 static inline int
 hbuf_id_cmp(const void *a, const void *b)
@@ -153,14 +190,18 @@ extern HTAB *hbuf_table;
 
 extern void hbuf_install_shmem_hooks(void);
 extern bool hbuf_here(void);
+extern uint32 hbuf_hash(int64 id);
+extern void hbuf_partition_lock(uint32 hashcode, LWLockMode mode);
 extern HbufEntry *hbuf_entry_lock(int64 id, LWLockMode mode, uint32 *hashcode);
 extern void hbuf_entry_unlock(uint32 hashcode);
+extern HbufEntry *hbuf_entry_find_locked(int64 id, uint32 hashcode);
 extern void hbuf_entry_remove_locked(int64 id, uint32 hashcode);
-extern bool hbuf_entry_create(int64 id);
-extern void hbuf_entry_remove(int64 id);
+extern bool hbuf_entry_create_locked(int64 id, uint32 hashcode);
 extern HbufClaim hbuf_entry_claim(int64 id, HbufClaimKind kind);
+extern void hbuf_entry_release_locked(int64 id, uint32 hashcode, bool remove);
 extern void hbuf_entry_release(int64 id, bool remove);
-extern bool hbuf_owned_by_me(const HbufEntry *e);
+extern bool hbuf_owned_by_me(HbufEntry *e);
+extern bool hbuf_entry_owned(HbufEntry *e);
 extern void hbuf_lock_partitions(LWLockMode mode);
 extern void hbuf_unlock_partitions(void);
 extern void hbuf_attach_table(void);

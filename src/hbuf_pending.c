@@ -38,10 +38,12 @@
 typedef struct HbufOp
 {
 	int64		id;
+	uint32		hashcode;		/* of id in the shared table */
 	int			level;			/* subtransaction nesting level */
 	HbufOpKind	kind;
 	TimestampTz ts;
 	int64		bytes;
+	int			next;			/* at commit: the next op of its partition */
 } HbufOp;
 
 static MemoryContext pending_cxt = NULL;
@@ -55,8 +57,10 @@ static uint64 generation = 0;
 typedef struct HbufOwned
 {
 	int64		id;
+	uint32		hashcode;		/* of id in the shared table */
 	int			level;			/* subtransaction nesting level */
 	bool		created;		/* made by the claim: removed at abort */
+	int			next;			/* at the end: the next one of its partition */
 } HbufOwned;
 
 static HbufOwned *owned = NULL;
@@ -174,28 +178,23 @@ hbuf_pending_generation(void)
 	return generation;
 }
 
-/*
- * Apply one op to shared memory (at commit: must not fail); with release,
- * also give up this transaction's claim on the entry of a heartbeat, under
- * the same partition lock.
- */
+/* Apply one op to shared memory, its partition locked (at commit: must not fail). */
 static void
-publish(HbufOp *op, bool release)
+publish_locked(HbufOp *op)
 {
-	uint32		hashcode;
 	HbufEntry  *e;
 
 	switch (op->kind)
 	{
 		case OP_END:
-			hbuf_entry_remove(op->id);
+			hbuf_entry_remove_locked(op->id, op->hashcode);
 			break;
 		case OP_CREATE:
-			(void) hbuf_entry_create(op->id);
+			(void) hbuf_entry_create_locked(op->id, op->hashcode);
 			break;
 		case OP_BEAT:
 			/* the entry was made (or found) while this transaction owned it */
-			e = hbuf_entry_lock(op->id, LW_EXCLUSIVE, &hashcode);
+			e = hbuf_entry_find_locked(op->id, op->hashcode);
 			if (e != NULL)
 			{
 				if (op->ts > e->last_comm)
@@ -204,39 +203,84 @@ publish(HbufOp *op, bool release)
 				e->has_recent = true;
 				e->recent_dirty = true;
 				e->add = hbuf_add_saturating(e->add, op->bytes);
-				if (release && hbuf_owned_by_me(e))
-				{
-					SetInvalidVirtualTransactionId(e->owner);
-					e->ending = false;
-				}
 			}
-			hbuf_entry_unlock(hashcode);
 			break;
 		case OP_WROTE:
 			/* the row now has the latest recent bytes: the entry's are older */
-			e = hbuf_entry_lock(op->id, LW_EXCLUSIVE, &hashcode);
+			e = hbuf_entry_find_locked(op->id, op->hashcode);
 			if (e != NULL)
 			{
 				e->has_recent = false;
 				e->recent_dirty = false;
 			}
-			hbuf_entry_unlock(hashcode);
 			break;
 	}
 }
 
 /*
- * Release every entry this transaction claimed (must not fail).  At abort,
- * an entry that a heartbeat made is removed: the row it was made for may
- * not exist.
+ * The transaction ends (must not fail): publish its ops if it commits,
+ * then release every entry it claimed; at abort an entry that a heartbeat
+ * made is removed (the row it was made for may not exist).  Grouped by
+ * partition, each partition locked once: a batch of a thousand heartbeats
+ * takes at most HBUF_PARTITIONS locks here, not two thousand.  The ops of
+ * one id stay in their order, and its release comes after them under the
+ * same lock, so whoever waited for this transaction finds its heartbeats
+ * published.
  */
 static void
-release_owned(bool aborted)
+publish_and_release(bool commit)
 {
+	int			op_head[HBUF_PARTITIONS];
+	int			op_tail[HBUF_PARTITIONS];
+	int			own_head[HBUF_PARTITIONS];
+	int			own_tail[HBUF_PARTITIONS];
+	uint64		used = 0;
+	int			nop = commit ? nops : 0;
+
 	if (hbuf == NULL)
 		return;
+	for (int p = 0; p < HBUF_PARTITIONS; p++)
+		op_head[p] = own_head[p] = -1;
+	/* each partition's ops and claims, in their order (a linked list each) */
+	for (int i = 0; i < nop; i++)
+	{
+		int			p = HBUF_PARTITION_OF(ops[i].hashcode);
+
+		ops[i].next = -1;
+		if (op_head[p] < 0)
+			op_head[p] = i;
+		else
+			ops[op_tail[p]].next = i;
+		op_tail[p] = i;
+		used |= UINT64CONST(1) << p;
+	}
 	for (int i = 0; i < nowned; i++)
-		hbuf_entry_release(owned[i].id, aborted && owned[i].created);
+	{
+		int			p = HBUF_PARTITION_OF(owned[i].hashcode);
+
+		owned[i].next = -1;
+		if (own_head[p] < 0)
+			own_head[p] = i;
+		else
+			owned[own_tail[p]].next = i;
+		own_tail[p] = i;
+		used |= UINT64CONST(1) << p;
+	}
+	for (int p = 0; p < HBUF_PARTITIONS; p++)
+	{
+		uint32		hashcode;
+
+		if ((used & (UINT64CONST(1) << p)) == 0)
+			continue;
+		hashcode = op_head[p] >= 0 ? ops[op_head[p]].hashcode : owned[own_head[p]].hashcode;
+		hbuf_partition_lock(hashcode, LW_EXCLUSIVE);
+		for (int i = op_head[p]; i >= 0; i = ops[i].next)
+			publish_locked(&ops[i]);
+		for (int i = own_head[p]; i >= 0; i = owned[i].next)
+			hbuf_entry_release_locked(owned[i].id, owned[i].hashcode,
+									  !commit && owned[i].created);
+		hbuf_entry_unlock(hashcode);
+	}
 }
 
 /* The transaction commits: publish its ops, then release its entries. */
@@ -245,19 +289,7 @@ hbuf_pending_commit(void)
 {
 	if (nops == 0 && nowned == 0)
 		return;
-	if (hbuf != NULL && nops == 1 && nowned == 1 && ops[0].id == owned[0].id)
-	{
-		/* one heartbeat: publish and release under one lock */
-		publish(&ops[0], true);
-		pending_reset();
-		return;
-	}
-	if (hbuf != NULL)
-	{
-		for (int i = 0; i < nops; i++)
-			publish(&ops[i], false);
-	}
-	release_owned(false);
+	publish_and_release(true);
 	pending_reset();
 }
 
@@ -267,7 +299,7 @@ hbuf_pending_abort(void)
 {
 	if (nops == 0 && nowned == 0)
 		return;
-	release_owned(true);
+	publish_and_release(false);
 	pending_reset();
 }
 
@@ -348,6 +380,7 @@ hbuf_note_owned(int64 id, bool created)
 {
 	owned = room_for_one(owned, nowned, &maxowned, sizeof(HbufOwned));
 	owned[nowned].id = id;
+	owned[nowned].hashcode = hbuf_hash(id);
 	owned[nowned].level = GetCurrentTransactionNestLevel();
 	owned[nowned++].created = created;
 }
@@ -361,6 +394,7 @@ hbuf_record_op(int64 id, HbufOpKind kind, int64 bytes)
 	ops = room_for_one(ops, nops, &maxops, sizeof(HbufOp));
 	op = &ops[nops++];
 	op->id = id;
+	op->hashcode = hbuf != NULL ? hbuf_hash(id) : 0;
 	op->level = GetCurrentTransactionNestLevel();
 	op->kind = kind;
 	op->ts = GetCurrentStatementStartTimestamp();

@@ -198,7 +198,7 @@ hbuf_attach_table(void)
 static inline LWLock *
 partition_lock(uint32 hashcode)
 {
-	return &hbuf->locks[hashcode % HBUF_PARTITIONS].lock;
+	return &hbuf->locks[HBUF_PARTITION_OF(hashcode)].lock;
 }
 
 /*
@@ -227,15 +227,35 @@ hbuf_entry_remove_locked(int64 id, uint32 hashcode)
 		pg_atomic_fetch_sub_u32(&hbuf->used, 1);
 }
 
+/* The hash code of id in the table, which also names its partition */
+uint32
+hbuf_hash(int64 id)
+{
+	return get_hash_value(hbuf_table, &id);
+}
+
+/* Lock one partition (by a hash code of one of its ids) */
+void
+hbuf_partition_lock(uint32 hashcode, LWLockMode mode)
+{
+	LWLockAcquire(partition_lock(hashcode), mode);
+}
+
+/* The entry of id (NULL if none); its partition is locked. */
+HbufEntry *
+hbuf_entry_find_locked(int64 id, uint32 hashcode)
+{
+	return hash_search_with_hash_value(hbuf_table, &id, hashcode, HASH_FIND, NULL);
+}
+
 /*
- * Make an empty entry unless there is one; false when every slot is taken.
- * Never fails with an error: a commit callback calls it.
+ * Make an empty entry unless there is one, its partition locked
+ * exclusively; false when every slot is taken.  Never fails with an error:
+ * a commit callback calls it.
  */
 bool
-hbuf_entry_create(int64 id)
+hbuf_entry_create_locked(int64 id, uint32 hashcode)
 {
-	uint32		hashcode = get_hash_value(hbuf_table, &id);
-	LWLock	   *lock = partition_lock(hashcode);
 	HbufEntry  *e;
 	bool		found;
 
@@ -244,147 +264,212 @@ hbuf_entry_create(int64 id)
 		pg_atomic_fetch_sub_u32(&hbuf->used, 1);
 		return false;
 	}
-	LWLockAcquire(lock, LW_EXCLUSIVE);
 	e = hash_search_with_hash_value(hbuf_table, &id, hashcode, HASH_ENTER_NULL, &found);
 	if (e != NULL && !found)
 	{
-		e->last_comm = 0;
-		e->flushed_last_comm = 0;
-		e->recent = 0;
-		e->has_recent = false;
-		e->recent_dirty = false;
-		e->add = 0;
+		memset(((char *) e) + sizeof(int64), 0, sizeof(HbufEntry) - sizeof(int64));
 		for (int i = 0; i < HBUF_FLUSH_HISTORY; i++)
-		{
 			e->flush_xid[i] = InvalidTransactionId;
-			e->flush_sub[i] = 0;
-		}
-		SetInvalidVirtualTransactionId(e->owner);
-		e->ending = false;
-		e->flushing = false;
+		for (int i = 0; i < HBUF_OWNERS; i++)
+			pg_atomic_init_u64(&e->owners[i], 0);
 	}
-	LWLockRelease(lock);
 	if (e == NULL || found)
 		pg_atomic_fetch_sub_u32(&hbuf->used, 1);
 	return e != NULL;
 }
 
-/* Remove the entry of id, if any. */
-void
-hbuf_entry_remove(int64 id)
-{
-	uint32		hashcode;
-
-	(void) hbuf_entry_lock(id, LW_EXCLUSIVE, &hashcode);
-	hbuf_entry_remove_locked(id, hashcode);
-	hbuf_entry_unlock(hashcode);
-}
-
 /* ---------------------------------------------------------------------------
  * Owners
  *
- * An entry has at most one owner, a transaction (by its virtual id, which
- * every transaction holds as a lock from start to end at no cost, and which
+ * An entry is owned by transactions (by their virtual ids, which every
+ * transaction holds as a lock from start to end at no cost, and which
  * VirtualXactLock waits for as any heavyweight lock: the deadlock detector,
  * lock_timeout and cancel all see the wait).  A transaction that heartbeats
- * a session owns its entry until it ends, as an UPDATE would hold the row;
- * so does one that ends the session (ending).  Ownership is released by the
- * transaction callback at commit or abort, after the transaction's
- * heartbeats are published and before its locks are released, so whoever
- * waited finds the entry published, or gone.  The worker's flush marks the
- * entries it writes (flushing) without owning them: heartbeats go on beside
- * it, an end waits for it.
+ * a session owns its entry until it ends, as an UPDATE would hold the row,
+ * but shares it with other transactions that heartbeat the same session (up
+ * to HBUF_OWNERS at once): heartbeats never conflict with each other.  One
+ * that ends the session owns it alone, after every other owner has ended;
+ * so does a heartbeat that made the entry, until its transaction ends (the
+ * row may not exist).  Ownership is released by the transaction callback
+ * at commit or abort, after the transaction's heartbeats are published and
+ * before its locks are released, so whoever waited finds the entry
+ * published, or gone.  The worker's flush marks the entries it writes
+ * (flushing) without owning them: heartbeats go on beside it, an end waits
+ * for it.
  * ---------------------------------------------------------------------------
  */
 
 /*
- * The virtual transaction id of this backend's transaction.  The commit and
- * abort callbacks, which release claims, run after the transaction has left
- * the proc array (MyProc no longer shows its local id) but before its vxid
- * lock is released: they get the id seen last while it ran.
+ * The virtual transaction id of this backend's transaction, packed into the
+ * 64 bits of an entry's owner place (hbuf_vxid_pack).  The commit and abort
+ * callbacks, which release claims, run after the transaction has left the
+ * proc array (MyProc no longer shows its local id) but before its vxid lock
+ * is released: they get the id seen last while it ran.
  */
-static VirtualTransactionId
-my_vxid(void)
+static uint64
+my_owner(void)
 {
-	static VirtualTransactionId last;
+	static uint64 last = 0;
 	VirtualTransactionId now;
 
 	GET_VXID_FROM_PGPROC(now, *MyProc);
 	if (VirtualTransactionIdIsValid(now))
-		last = now;
+		last = hbuf_vxid_pack(now);
 	return last;
 }
 
 bool
-hbuf_owned_by_me(const HbufEntry *e)
+hbuf_owned_by_me(HbufEntry *e)
 {
-	VirtualTransactionId me = my_vxid();
+	uint64		me = my_owner();
 
-	return VirtualTransactionIdIsValid(e->owner) && VirtualTransactionIdEquals(e->owner, me);
+	for (int i = 0; i < HBUF_OWNERS; i++)
+	{
+		if (pg_atomic_read_u64(&e->owners[i]) == me)
+			return me != 0;
+	}
+	return false;
+}
+
+/* Does any transaction own the entry? */
+bool
+hbuf_entry_owned(HbufEntry *e)
+{
+	for (int i = 0; i < HBUF_OWNERS; i++)
+	{
+		if (pg_atomic_read_u64(&e->owners[i]) != 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Claim e for this transaction (me), its partition locked: shared for a
+ * heartbeat, exclusively to end the session.  True with *result when
+ * claimed; false with *wait_for, the transaction to wait for.
+ *
+ * A heartbeat takes a free place with a compare-and-swap, so heartbeats of
+ * different sessions, and up to HBUF_OWNERS transactions that heartbeat the
+ * same session, never wait for each other.  Whatever else writes the owners
+ * or the alone flag (ending, making, releasing, the flush) holds the
+ * partition lock exclusively: under a shared lock an owner's place, once
+ * taken, stays taken, and the flag does not change.
+ */
+static bool
+claim_locked(HbufEntry *e, uint64 me, bool end, HbufClaim *result,
+			 VirtualTransactionId *wait_for)
+{
+	uint64		other = 0;
+	bool		mine = false;
+
+	for (int i = 0; i < HBUF_OWNERS; i++)
+	{
+		uint64		o = pg_atomic_read_u64(&e->owners[i]);
+
+		if (o == me)
+			mine = true;
+		else if (o != 0 && other == 0)
+			other = o;
+	}
+	if (end)
+	{
+		/* alone, and not while the flush writes it */
+		if (other != 0)
+			*wait_for = hbuf_vxid_unpack(other);
+		else if (e->flushing)
+			*wait_for = hbuf->flusher;
+		else
+		{
+			if (!mine)
+				pg_atomic_write_u64(&e->owners[0], me);
+			e->alone = true;
+			*result = mine ? CLAIMED_ALREADY : CLAIMED;
+			return true;
+		}
+		return false;
+	}
+	if (mine)
+	{
+		*result = CLAIMED_ALREADY;
+		return true;
+	}
+	if (e->alone)
+	{
+		/* one owner, not us */
+		*wait_for = hbuf_vxid_unpack(other);
+		return false;
+	}
+	for (int i = 0; i < HBUF_OWNERS; i++)
+	{
+		uint64		expected = 0;
+
+		if (pg_atomic_compare_exchange_u64(&e->owners[i], &expected, me))
+		{
+			*result = CLAIMED;
+			return true;
+		}
+	}
+	/* every place is taken (and stays taken while we hold the lock) */
+	*wait_for = hbuf_vxid_unpack(pg_atomic_read_u64(&e->owners[0]));
+	return false;
 }
 
 /*
  * Claim the entry of id for this transaction.  Waits (unless kind is
- * CLAIM_END_NOWAIT) for the transaction that owns it and, to end it, for the
- * flush that writes it.  CLAIM_BEAT_CREATE makes a missing entry (owned)
- * when a slot is free.  The caller notes what it claimed (hbuf_pending.c) so
- * that it is released when the transaction ends.
+ * CLAIM_END_NOWAIT) for the transaction that owns it (to end it: for every
+ * one, and for the flush that writes it).  CLAIM_BEAT_CREATE makes a
+ * missing entry (owned) when a slot is free.  The caller notes what it
+ * claimed (hbuf_pending.c) so that it is released when the transaction
+ * ends.  A heartbeat's claim of an existing entry, the common case, takes
+ * the partition lock shared (claim_locked).
  */
 HbufClaim
 hbuf_entry_claim(int64 id, HbufClaimKind kind)
 {
 	bool		end = (kind == CLAIM_END || kind == CLAIM_END_NOWAIT);
+	uint32		hashcode = hbuf_hash(id);
 
 	for (;;)
 	{
-		uint32		hashcode;
 		HbufEntry  *e;
 		VirtualTransactionId wait_for;
+		HbufClaim	result;
 		bool		created = false;
-		bool		mine;
+		bool		claimed;
+		uint64		me = my_owner();
 
-		e = hbuf_entry_lock(id, LW_EXCLUSIVE, &hashcode);
-		if (e == NULL && kind == CLAIM_BEAT_CREATE)
+		if (!end)
 		{
+			hbuf_partition_lock(hashcode, LW_SHARED);
+			e = hbuf_entry_find_locked(id, hashcode);
+			claimed = e != NULL && claim_locked(e, me, false, &result, &wait_for);
+			hbuf_entry_unlock(hashcode);
+			if (claimed)
+				return result;
+			if (e == NULL && kind == CLAIM_BEAT)
+				return CLAIM_ABSENT;
+		}
+		if (end || e == NULL)
+		{
+			hbuf_partition_lock(hashcode, LW_EXCLUSIVE);
+			e = hbuf_entry_find_locked(id, hashcode);
 			/* under the partition lock: nobody can make it meanwhile */
-			if (pg_atomic_fetch_add_u32(&hbuf->used, 1) < (uint32) hbuf->slots)
+			if (e == NULL && kind == CLAIM_BEAT_CREATE &&
+				hbuf_entry_create_locked(id, hashcode))
 			{
-				bool		found;
-
-				e = hash_search_with_hash_value(hbuf_table, &id, hashcode,
-												HASH_ENTER_NULL, &found);
-				if (e != NULL)
-				{
-					memset(((char *) e) + sizeof(int64), 0,
-						   sizeof(HbufEntry) - sizeof(int64));
-					SetInvalidVirtualTransactionId(e->owner);
-					created = true;
-				}
+				e = hbuf_entry_find_locked(id, hashcode);
+				created = true;
 			}
-			if (!created)
-				pg_atomic_fetch_sub_u32(&hbuf->used, 1);
-		}
-		if (e == NULL)
-		{
+			claimed = e != NULL && claim_locked(e, me, end, &result, &wait_for);
+			/* nobody shares an entry made for a row still to be found */
+			if (created)
+				e->alone = true;
 			hbuf_entry_unlock(hashcode);
-			return CLAIM_ABSENT;
+			if (e == NULL)
+				return CLAIM_ABSENT;
+			if (claimed)
+				return created ? CLAIM_CREATED : result;
 		}
-
-		mine = hbuf_owned_by_me(e);
-		if (!mine && VirtualTransactionIdIsValid(e->owner))
-			wait_for = e->owner;
-		else if (end && e->flushing)
-			wait_for = hbuf->flusher;
-		else
-		{
-			if (!mine)
-				e->owner = my_vxid();
-			if (end || !mine)
-				e->ending = end;
-			hbuf_entry_unlock(hashcode);
-			return created ? CLAIM_CREATED : (mine ? CLAIMED_ALREADY : CLAIMED);
-		}
-		hbuf_entry_unlock(hashcode);
 
 		/* still running: give up, or wait for its end (then look again) */
 		if (VirtualTransactionIdIsValid(wait_for) && !VirtualXactLock(wait_for, false))
@@ -396,15 +481,23 @@ hbuf_entry_claim(int64 id, HbufClaimKind kind)
 		}
 
 		/*
-		 * It ended without releasing the entry, which only a crash (that
-		 * resets shared memory anyway) could do: take the entry over.
+		 * It ended.  Its end released the entry, unless it ended without
+		 * (which only a crash, that resets shared memory anyway, could do):
+		 * then take the entry over.
 		 */
-		ereport(DEBUG1,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg_internal("heartbeat buffer entry " INT64_FORMAT " taken over from an ended transaction", id)));
-		e = hbuf_entry_lock(id, LW_EXCLUSIVE, &hashcode);
-		if (e != NULL && VirtualTransactionIdEquals(e->owner, wait_for))
-			SetInvalidVirtualTransactionId(e->owner);
+		hbuf_partition_lock(hashcode, LW_EXCLUSIVE);
+		e = hbuf_entry_find_locked(id, hashcode);
+		for (int i = 0; e != NULL && i < HBUF_OWNERS; i++)
+		{
+			if (pg_atomic_read_u64(&e->owners[i]) == hbuf_vxid_pack(wait_for))
+			{
+				ereport(DEBUG1,
+						(errcode(ERRCODE_INTERNAL_ERROR),
+						 errmsg_internal("heartbeat buffer entry " INT64_FORMAT " taken over from an ended transaction", id)));
+				pg_atomic_write_u64(&e->owners[i], 0);
+				e->alone = false;
+			}
+		}
 		if (e != NULL && e->flushing && VirtualTransactionIdEquals(hbuf->flusher, wait_for))
 			e->flushing = false;
 		hbuf_entry_unlock(hashcode);
@@ -412,25 +505,42 @@ hbuf_entry_claim(int64 id, HbufClaimKind kind)
 }
 
 /*
- * This transaction no longer owns the entry of id (removed with remove).
- * Never fails with an error: a commit callback calls it.
+ * This transaction no longer owns the entry of id (removed with remove),
+ * its partition locked exclusively.  Never fails with an error: a commit
+ * callback calls it.
  */
 void
-hbuf_entry_release(int64 id, bool remove)
+hbuf_entry_release_locked(int64 id, uint32 hashcode, bool remove)
 {
-	uint32		hashcode;
-	HbufEntry  *e = hbuf_entry_lock(id, LW_EXCLUSIVE, &hashcode);
+	HbufEntry  *e = hbuf_entry_find_locked(id, hashcode);
+	uint64		me = my_owner();
 
-	if (e != NULL && hbuf_owned_by_me(e))
+	if (e == NULL || me == 0)
+		return;
+	for (int i = 0; i < HBUF_OWNERS; i++)
 	{
+		if (pg_atomic_read_u64(&e->owners[i]) != me)
+			continue;
 		if (remove)
 			hbuf_entry_remove_locked(id, hashcode);
 		else
 		{
-			SetInvalidVirtualTransactionId(e->owner);
-			e->ending = false;
+			pg_atomic_write_u64(&e->owners[i], 0);
+			/* an owner alone is the only one */
+			e->alone = false;
 		}
+		return;
 	}
+}
+
+/* The same, taking the partition lock. */
+void
+hbuf_entry_release(int64 id, bool remove)
+{
+	uint32		hashcode = hbuf_hash(id);
+
+	hbuf_partition_lock(hashcode, LW_EXCLUSIVE);
+	hbuf_entry_release_locked(id, hashcode, remove);
 	hbuf_entry_unlock(hashcode);
 }
 

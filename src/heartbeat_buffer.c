@@ -29,23 +29,29 @@
  *		 down into the layers above.
  *
  *	  Heartbeats against closes, expiry and the flush, without row locks and
- *	  without heavyweight locks of their own.  Each entry has at most one
- *	  owner, a transaction named by its virtual transaction id (hbuf_table.c).
+ *	  without heavyweight locks of their own.  Entries are owned by
+ *	  transactions, named by their virtual transaction ids (hbuf_table.c).
  *	  A heartbeat claims the entry of its session and owns it until its
- *	  transaction ends, as an UPDATE holds the row; a transaction that ends
+ *	  transaction ends, as an UPDATE holds the row, but shares it with other
+ *	  transactions that heartbeat the same session; a transaction that ends
  *	  the session (close, terminate, eviction, close_node_sessions, expiry)
- *	  claims it too, marked ending.  A claim that finds another owner waits
+ *	  owns it alone.  A claim that finds an owner it cannot share with waits
  *	  for that transaction to end with VirtualXactLock, a heavyweight lock
  *	  wait that the deadlock detector, lock_timeout and cancel all see; the
  *	  owner's commit publishes its heartbeats and releases its entries
  *	  before its locks go.  So a close waits for exactly the heartbeats of
- *	  its own session, and a heartbeat waits only for an end (or another
- *	  heartbeat) of its own session: a transaction that holds heartbeats of
- *	  session A delays A's close and expiry, nothing else.  A close finds the
- *	  heartbeats of A published, reads the live values into the history row,
- *	  and removes the entry at its commit; a heartbeat that waited for it
- *	  then finds no entry, looks for the row and returns false.  A heartbeat
- *	  that returned true is therefore never lost.
+ *	  its own session, and a heartbeat waits only for an end of its own
+ *	  session: a transaction that holds heartbeats of session A delays A's
+ *	  close and expiry, nothing else.  A close finds the heartbeats of A
+ *	  published, reads the live values into the history row, and removes the
+ *	  entry at its commit; a heartbeat that waited for it then finds no
+ *	  entry, looks for the row and returns false.  A heartbeat that returned
+ *	  true is therefore never lost.
+ *
+ *	  A heartbeat's claim takes its partition's lock shared and its place
+ *	  with a compare-and-swap; its transaction's ops are published, and its
+ *	  claims released, at commit, each partition locked once for all of
+ *	  them (hbuf_pending.c).
  *
  *	  Nothing is taken for an id that is not open.  A session without an
  *	  entry (after a restart) gets one on its first heartbeat, made owned,
@@ -293,6 +299,7 @@ session_hbuf_heartbeat_many(int64 *ids, int64 *bytes, int n, int64 *buffered)
 	int64	   *made = palloc(sizeof(int64) * n);
 	int64	   *made_bytes = palloc(sizeof(int64) * n);
 	int			nmade = 0;
+	bool		own_ops;
 
 	session_check_installed();
 	if (hbuf_flush_stale())
@@ -309,10 +316,14 @@ session_hbuf_heartbeat_many(int64 *ids, int64 *bytes, int n, int64 *buffered)
 		return b.ntable;
 	}
 
-	/* this transaction's own ops decide, else an entry, else the row (below) */
+	/*
+	 * this transaction's own ops decide, else an entry, else the row (below);
+	 * the batch's ids are distinct, so only ops recorded before it count
+	 */
+	own_ops = hbuf_pending_count() > 0;
 	for (int i = 0; i < n; i++)
 	{
-		HbufResult	r = pending_state(ids[i]);
+		HbufResult	r = own_ops ? pending_state(ids[i]) : HBUF_BUFFERED;
 		bool		is_new = false;
 
 		if ((i & 1023) == 0)

@@ -3,7 +3,8 @@
 # flushes never sees total_bytes_sent go down, and the flush catches up once
 # it ends; a batch of 1,000,000 ids (sessions with an entry, sessions without
 # a slot, ids that are no session) is cancelled by statement_timeout and
-# leaves no entry behind.
+# leaves no entry behind; several transactions heartbeat one session at
+# once without waiting for each other.
 
 use strict;
 use warnings;
@@ -152,6 +153,39 @@ cmp_ok($elapsed, '<', 2.5, sprintf('... %.2f s after it started', $elapsed));
 $node->safe_psql('postgres', "SET lock_timeout = '1s'; SELECT session.close_session($x)");
 is(sql("SELECT end_reason FROM session.history WHERE id = $x"), 'logout', 'a close afterwards does not wait');
 is(sql("SELECT total_bytes_sent FROM session.history WHERE id = $x"), '3350', '... and keeps the total');
+
+# --- heartbeats of one session from several transactions share its entry ------
+# HBUF_OWNERS (4) transactions hold heartbeats of y at once, none waiting (each
+# would hit its lock_timeout); a fifth waits for one of them; a close waits for
+# all and keeps every heartbeat.
+my $y = sql("SELECT session.open_session('yvonne', 'p')");
+my @beaters = map { $node->background_psql('postgres') } 1 .. 4;
+my $shared = 0;
+for my $b (@beaters)
+{
+	my $out = eval {
+		$b->query_safe("BEGIN; SET LOCAL lock_timeout = '200ms'; SELECT session.heartbeat($y, 1)");
+	};
+	$shared++ if defined $out && $out eq 't';
+}
+is($shared, 4, 'four open transactions heartbeat one session without waiting');
+my ($rc, $out, $err) = $node->psql('postgres',
+	"SET lock_timeout = '200ms'; SELECT session.heartbeat($y, 1)", on_error_stop => 1);
+like($err, qr/lock timeout/, 'a fifth waits for one of them (lock_timeout)');
+my $closer = $node->background_psql('postgres');
+$closer->query_until(qr/closing/, "\\echo closing
+SELECT session.close_session($y);
+");
+ok( poll_until(
+		$node, 'postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%close_session%'",
+		'1', 30),
+	'a close waits for them');
+$_->query_safe('COMMIT') for @beaters;
+ok(poll_until($node, 'postgres', "SELECT end_reason FROM session.history WHERE id = $y", 'logout', 30),
+	'... and ends the session once they committed');
+is(sql("SELECT total_bytes_sent FROM session.history WHERE id = $y"), '4', '... with the bytes of all four');
+$_->quit for @beaters, $closer;
 
 is((() = slurp_file($node->logfile) =~ /taken over from an ended transaction/g), 0,
 	'every transaction released the entries it claimed');
