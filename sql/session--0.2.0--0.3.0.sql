@@ -862,6 +862,7 @@ GRANT EXECUTE ON FUNCTION session.import_sessions(jsonb, boolean) TO session_adm
 -- it) or else from their start.  Ended sessions: rebuilt from the event log
 -- where it still has every change up to the user they ended with; the others
 -- keep no entries, so their user counts as logged in for the whole session.
+-- Entries go in time order, as get_session_info_at searches them.
 UPDATE session_storage.sessions s
 SET login_times = ARRAY[COALESCE(
 		(SELECT pg_catalog.max(e.event_time) FROM session_storage.events e
@@ -873,9 +874,9 @@ WHERE s.authenticated;
 
 WITH ev AS (
 	SELECT e.id,
-		   pg_catalog.array_agg(e.event_time ORDER BY e.event_id) AS at,
+		   pg_catalog.array_agg(e.event_time ORDER BY e.event_time, e.event_id) AS at,
 		   pg_catalog.array_agg(CASE WHEN e.event OPERATOR(pg_catalog.=) 'user' AND e.reason OPERATOR(pg_catalog.=) 'logout'
-								THEN NULL ELSE e.username END ORDER BY e.event_id) AS who,
+								THEN NULL ELSE e.username END ORDER BY e.event_time, e.event_id) AS who,
 		   pg_catalog.bool_or(e.event OPERATOR(pg_catalog.=) 'open') AS has_open
 	FROM session_storage.events e
 	WHERE (e.event OPERATOR(pg_catalog.=) 'open' AND e.username OPERATOR(pg_catalog.<>) 'Unauthenticated')

@@ -94,7 +94,7 @@ session_get_session_info_at(PG_FUNCTION_ARGS)
 	nestlevel = NewGUCNestLevel();
 	(void) set_config_option("plan_cache_mode", "force_custom_plan", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	session_exec_into_result(fcinfo, &query_at, values, nulls);
+	session_exec_into_result_by_start(fcinfo, &query_at, values, nulls);
 	AtEOXact_GUC(true, nestlevel);
 	session_spi_finish(&spi);
 	return (Datum) 0;

@@ -113,14 +113,17 @@ SessionPlan query_user_sessions = {
 /*
  * A change of user also appends to the login intervals (no entry when the
  * user stays the same; a row without entries but with a user, inserted by
- * hand, first gets that user from its start).
+ * hand, first gets that user from its start).  Entries stay in time order
+ * (get_session_info_at searches them): one never goes before the last, even
+ * when a transaction that started earlier commits later.
  */
 #define SAME_USER "(username = $2 AND authenticated = $3)"
 #define NO_LOGINS "(pg_catalog.cardinality(login_times) = 0 AND authenticated)"
 #define SET_USER \
 	"UPDATE session_storage.sessions SET username = $2, authenticated = $3, " \
 	"login_times = CASE WHEN " SAME_USER " THEN login_times ELSE " \
-	"(CASE WHEN " NO_LOGINS " THEN ARRAY[start_time] ELSE login_times END) || " TS_NOW " END, " \
+	"(CASE WHEN " NO_LOGINS " THEN ARRAY[start_time] ELSE login_times END) || " \
+	"GREATEST(" TS_NOW ", login_times[pg_catalog.cardinality(login_times)], start_time) END, " \
 	"login_users = CASE WHEN " SAME_USER " THEN login_users ELSE " \
 	"(CASE WHEN " NO_LOGINS " THEN ARRAY[username::text] ELSE login_users END) || " \
 	"(CASE WHEN $3 THEN $2 END) END " \
@@ -393,8 +396,11 @@ SessionPlan query_import = {
  * end_time) or (end_time, start_time) index finds them (see
  * session_storage.index_history_partition).
  * The user is the one of the last login entry at or before $1 (a row
- * without entries: its username, for the whole session).  Filters on the
- * computed username ($2-$4) and the project ($5-$7), as the listing's.
+ * without entries: its username, for the whole session), found by a binary
+ * search (width_bucket) in login_times, which every writer keeps in time
+ * order.  Filters on the computed username ($2-$4) and the project
+ * ($5-$7), as the listing's.  Unordered: the caller stores the rows in
+ * start_time, id order (session_exec_into_result_by_start).
  */
 #define AT_ROWS(tbl, alias, last_comm, recent, total, end_time, end_reason) \
 	"SELECT " alias ".id, " alias ".uuid, " alias ".project, " alias ".address, " alias ".scope, " \
@@ -403,8 +409,7 @@ SessionPlan query_import = {
 	alias ".attributes, " end_time " AS end_time, " end_reason " AS end_reason, " \
 	"CASE WHEN pg_catalog.cardinality(" alias ".login_times) = 0 " \
 	"THEN CASE WHEN " alias ".authenticated THEN " alias ".username::text END " \
-	"ELSE (SELECT l.u FROM ROWS FROM (pg_catalog.unnest(" alias ".login_times), pg_catalog.unnest(" alias ".login_users)) " \
-	"WITH ORDINALITY AS l(t, u, k) WHERE l.t <= $1 ORDER BY l.t DESC, l.k DESC LIMIT 1) END AS who " \
+	"ELSE " alias ".login_users[pg_catalog.width_bucket($1, " alias ".login_times)] END AS who " \
 	"FROM " tbl " " alias " "
 
 SessionPlan query_at = {
@@ -428,7 +433,7 @@ SessionPlan query_at = {
 	"WHERE ($2::text IS NULL OR (COALESCE(who, 'Unauthenticated') COLLATE \"C\") LIKE $2) AND "
 	"($3::text IS NULL OR (COALESCE(who, 'Unauthenticated') COLLATE \"C\") ~ $3) AND "
 	"($4::text IS NULL OR (COALESCE(who, 'Unauthenticated') COLLATE \"default\") ~ $4) AND "
-	PROJECT_FILTER(5, 6, 7) " ORDER BY start_time, id",
+	PROJECT_FILTER(5, 6, 7),
 	7, {TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
 };
 

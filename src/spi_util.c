@@ -9,10 +9,14 @@
  */
 #include "session.h"
 
+#include "access/tupconvert.h"
+#include "executor/executor.h"
 #include "executor/tstoreReceiver.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "nodes/params.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
 /* Prepare sp->sql on first use and keep the plan for the life of the backend. */
@@ -92,19 +96,10 @@ session_exec_nestloop(SessionPlan *sp, Datum *values, const char *nulls)
 	return n;
 }
 
-/*
- * Run a prepared read-only statement and send its rows to the result
- * tuplestore of a set-returning function (set up by InitMaterializedSRF).
- * The rows are converted to the function's result type by position; a
- * statement whose columns do not match it fails with a clean error instead
- * of storing mistyped rows.
- */
-void
-session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
-						 Datum *values, const bool *nulls)
+/* Run a prepared read-only statement with its rows sent to dest. */
+static void
+exec_into(SessionPlan *sp, Datum *values, const bool *nulls, DestReceiver *dest)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	DestReceiver *dest = CreateDestReceiver(DestTuplestore);
 	SPIExecuteOptions options;
 	ParamListInfo params = makeParamList(sp->nargs);
 	int			rc;
@@ -118,10 +113,6 @@ session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
 	}
 	params->numParams = sp->nargs;
 
-	SetTuplestoreDestReceiverParams(dest, rsinfo->setResult,
-									rsinfo->econtext->ecxt_per_query_memory,
-									true, rsinfo->setDesc,
-									gettext_noop("internal statement does not return the function's result type"));
 	memset(&options, 0, sizeof(options));
 	options.params = params;
 	options.read_only = true;
@@ -132,4 +123,178 @@ session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
 		elog(ERROR, "SPI_execute_plan_extended failed for \"%s\": %s",
 			 sp->sql, SPI_result_code_string(rc));
 	dest->rDestroy(dest);
+}
+
+#define RESULT_TYPE_MISMATCH gettext_noop("internal statement does not return the function's result type")
+
+/*
+ * Run a prepared read-only statement and send its rows to the result
+ * tuplestore of a set-returning function (set up by InitMaterializedSRF).
+ * The rows are converted to the function's result type by position; a
+ * statement whose columns do not match it fails with a clean error instead
+ * of storing mistyped rows.
+ */
+void
+session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
+						 Datum *values, const bool *nulls)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	DestReceiver *dest = CreateDestReceiver(DestTuplestore);
+
+	SetTuplestoreDestReceiverParams(dest, rsinfo->setResult,
+									rsinfo->econtext->ecxt_per_query_memory,
+									true, rsinfo->setDesc, RESULT_TYPE_MISMATCH);
+	exec_into(sp, values, nulls, dest);
+}
+
+/* ---------------------------------------------------------------------------
+ * Rows in start_time, id order
+ *
+ * A session_info listing comes in start_time, id order.  Sorting its wide
+ * rows in the statement costs more than the rest of a large listing
+ * (tuplesort copies every row twice); this receiver keeps each row once,
+ * sorts pointers by the two keys, and stores the rows in that order.
+ * ---------------------------------------------------------------------------
+ */
+
+typedef struct OrderedRow
+{
+	int64		start;			/* start_time (a TimestampTz) */
+	int64		id;
+	MinimalTuple tuple;
+} OrderedRow;
+
+typedef struct OrderedReceiver
+{
+	DestReceiver pub;
+	ReturnSetInfo *rsinfo;
+	int			start_att;		/* 1-based, in the result type */
+	int			id_att;
+	TupleConversionMap *map;	/* NULL: rows already have the result type */
+	TupleTableSlot *converted;
+	MemoryContext cxt;			/* the rows' (per-query memory) */
+	OrderedRow *rows;
+	int64		nrows;
+	int64		maxrows;
+} OrderedReceiver;
+
+static int
+ordered_row_cmp(const void *a, const void *b)
+{
+	const OrderedRow *x = a;
+	const OrderedRow *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static void
+ordered_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	OrderedReceiver *r = (OrderedReceiver *) self;
+	MemoryContext old = MemoryContextSwitchTo(r->cxt);
+
+	r->map = convert_tuples_by_position(typeinfo, r->rsinfo->setDesc, RESULT_TYPE_MISMATCH);
+	if (r->map != NULL)
+		r->converted = MakeSingleTupleTableSlot(r->rsinfo->setDesc, &TTSOpsVirtual);
+	MemoryContextSwitchTo(old);
+}
+
+static bool
+ordered_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	OrderedReceiver *r = (OrderedReceiver *) self;
+	MemoryContext old = MemoryContextSwitchTo(r->cxt);
+	OrderedRow *row;
+	bool		isnull;
+
+	if (r->map != NULL)
+		slot = execute_attr_map_slot(r->map->attrMap, slot, r->converted);
+	if (r->nrows == r->maxrows)
+	{
+		r->maxrows = Max(r->maxrows * 2, 1024);
+		r->rows = r->rows == NULL ? palloc_extended(sizeof(OrderedRow) * r->maxrows, MCXT_ALLOC_HUGE)
+			: repalloc_huge(r->rows, sizeof(OrderedRow) * r->maxrows);
+	}
+	row = &r->rows[r->nrows++];
+	/* neither key is ever NULL in a listing; NULL would sort as 0 */
+	row->start = DatumGetInt64(slot_getattr(slot, r->start_att, &isnull));
+	if (isnull)
+		row->start = 0;
+	row->id = DatumGetInt64(slot_getattr(slot, r->id_att, &isnull));
+	if (isnull)
+		row->id = 0;
+	row->tuple = ExecCopySlotMinimalTuple(slot);
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+static void
+ordered_shutdown(DestReceiver *self)
+{
+	OrderedReceiver *r = (OrderedReceiver *) self;
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(r->rsinfo->setDesc, &TTSOpsMinimalTuple);
+
+	qsort(r->rows, r->nrows, sizeof(OrderedRow), ordered_row_cmp);
+	for (int64 i = 0; i < r->nrows; i++)
+	{
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		ExecStoreMinimalTuple(r->rows[i].tuple, slot, true);
+		tuplestore_puttupleslot(r->rsinfo->setResult, slot);
+		ExecClearTuple(slot);	/* frees the row: the store has its copy */
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	if (r->rows != NULL)
+		pfree(r->rows);
+	r->rows = NULL;
+	r->nrows = r->maxrows = 0;
+}
+
+static void
+ordered_destroy(DestReceiver *self)
+{
+	OrderedReceiver *r = (OrderedReceiver *) self;
+
+	if (r->converted != NULL)
+		ExecDropSingleTupleTableSlot(r->converted);
+	pfree(self);
+}
+
+/* The 1-based number of the column name of the function's result type */
+static int
+result_att(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		if (!TupleDescAttr(desc, i)->attisdropped &&
+			strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
+			return i + 1;
+	}
+	elog(ERROR, "result type has no column \"%s\"", name);
+	return 0;					/* keep the compiler quiet */
+}
+
+/*
+ * session_exec_into_result for a statement that returns session_info rows
+ * in no particular order: they are stored in start_time, id order.
+ */
+void
+session_exec_into_result_by_start(FunctionCallInfo fcinfo, SessionPlan *sp,
+								  Datum *values, const bool *nulls)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	OrderedReceiver *r = palloc0(sizeof(OrderedReceiver));
+
+	r->pub.receiveSlot = ordered_receive;
+	r->pub.rStartup = ordered_startup;
+	r->pub.rShutdown = ordered_shutdown;
+	r->pub.rDestroy = ordered_destroy;
+	r->pub.mydest = DestNone;
+	r->rsinfo = rsinfo;
+	r->start_att = result_att(rsinfo->setDesc, "start_time");
+	r->id_att = result_att(rsinfo->setDesc, "id");
+	r->cxt = rsinfo->econtext->ecxt_per_query_memory;
+	exec_into(sp, values, nulls, &r->pub);
 }

@@ -11,7 +11,7 @@
 \pset pager off
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(110);
+SELECT plan(112);
 
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL DateStyle = 'ISO, YMD';
@@ -245,6 +245,18 @@ SELECT ok((SELECT bool_and(a.logout_time = b.login_time) FROM session.logins a J
 		  'the first login ends when the second begins');
 SELECT is((SELECT string_agg(username || ':' || (logout_time IS NOT NULL), ',') FROM session.logins WHERE session_id = :l2),
 		  'lg_cat:true', 'a logout ends the login; a second logout adds nothing');
+-- entries stay in time order (get_session_info_at searches them): a change
+-- made by a statement that started before the last entry (here an entry an
+-- hour ahead, as a transaction that committed first would leave) goes after
+-- it, not before
+SELECT session.open_session('lg_eve', 'lg_order') AS l3 \gset
+UPDATE session_storage.sessions SET login_times = login_times || (now() + interval '1 hour'),
+	login_users = login_users || 'lg_fay'::text WHERE id = :l3;
+SELECT session.set_session_user(:l3, 'lg_gus') AS ignored \gset
+SELECT is((SELECT login_times[3] = login_times[2] FROM session_storage.sessions WHERE id = :l3), true,
+		  'a login never goes before the last entry');
+SELECT is((SELECT username FROM session.get_session_info_at(statement_timestamp()) WHERE id = :l3), 'lg_eve',
+		  '... so an instant before both still finds the user logged in then');
 SELECT session.close_session(:l2) AS ignored \gset
 SELECT session.close_session(:l1) AS ignored \gset
 SELECT is((SELECT username FROM session.history WHERE id = :l2), 'Unauthenticated',
