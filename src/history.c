@@ -8,8 +8,9 @@
  *	  session_storage.import_sessions (sql/session.sql) as the extension's
  *	  owner: set-based validation, partition creation and the inserts are SQL
  *	  work.  get_session_info_at validates the instant and the patterns and
- *	  runs one statement over the open sessions and the history partitions
- *	  that can hold sessions open at that instant.
+ *	  runs two statements, over the open sessions and over the history
+ *	  partitions that can hold sessions open at that instant, whose rows are
+ *	  stored in start_time, id order.
  *
  *-------------------------------------------------------------------------
  */
@@ -60,6 +61,7 @@ session_get_session_info_at(PG_FUNCTION_ARGS)
 	Datum		values[7];
 	bool		nulls[7];
 	int			nestlevel;
+	SessionPlan *plans[] = {&query_at_open, &query_at_ended};
 
 	session_require_arg(fcinfo, 0, "at");
 	at = PG_GETARG_TIMESTAMPTZ(0);
@@ -94,7 +96,7 @@ session_get_session_info_at(PG_FUNCTION_ARGS)
 	nestlevel = NewGUCNestLevel();
 	(void) set_config_option("plan_cache_mode", "force_custom_plan", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	session_exec_into_result_by_start(fcinfo, &query_at, values, nulls);
+	session_exec_into_result_by_start(fcinfo, plans, lengthof(plans), values, nulls);
 	AtEOXact_GUC(true, nestlevel);
 	session_spi_finish(&spi);
 	return (Datum) 0;

@@ -290,10 +290,11 @@ SessionPlan query_purge_history = {
 	"($" #l "::text IS NULL OR (username COLLATE \"C\") LIKE $" #l ") AND " \
 	"($" #c "::text IS NULL OR (username COLLATE \"C\") ~ $" #c ") AND " \
 	"($" #d "::text IS NULL OR username ~ $" #d ")"
-#define PROJECT_FILTER(l, c, d) \
-	"($" #l "::text IS NULL OR (project COLLATE \"C\") LIKE $" #l ") AND " \
-	"($" #c "::text IS NULL OR (project COLLATE \"C\") ~ $" #c ") AND " \
-	"($" #d "::text IS NULL OR project ~ $" #d ")"
+#define PROJECT_FILTER_OF(col, l, c, d) \
+	"($" #l "::text IS NULL OR (" col " COLLATE \"C\") LIKE $" #l ") AND " \
+	"($" #c "::text IS NULL OR (" col " COLLATE \"C\") ~ $" #c ") AND " \
+	"($" #d "::text IS NULL OR " col " ~ $" #d ")"
+#define PROJECT_FILTER(l, c, d) PROJECT_FILTER_OF("project", l, c, d)
 
 /* The session_info columns of session.history (which adds duration) */
 #define SESSION_INFO_COLUMNS \
@@ -390,51 +391,59 @@ SessionPlan query_import = {
 };
 
 /*
- * The sessions open at $1: open ones that started by then, and ended ones
- * with start_time <= $1 < end_time: the end_time condition prunes the
- * partitions of the days before, and each partition's (start_time,
- * end_time) or (end_time, start_time) index finds them (see
- * session_storage.index_history_partition).
+ * The sessions open at $1, in two statements whose rows the caller stores
+ * in start_time, id order (session_exec_into_result_by_start): open ones
+ * that started by then, and ended ones with start_time <= $1 < end_time.
+ * The end_time condition prunes the partitions of the days before, and
+ * each partition's (start_time, end_time) or (end_time, start_time) index
+ * finds them (see session_storage.index_history_partition).
  * The user is the one of the last login entry at or before $1 (a row
  * without entries: its username, for the whole session), found by a binary
  * search (width_bucket) in login_times, which every writer keeps in time
  * order.  Filters on the computed username ($2-$4) and the project
- * ($5-$7), as the listing's.  Unordered: the caller stores the rows in
- * start_time, id order (session_exec_into_result_by_start).
+ * ($5-$7), as the listing's; with a custom plan for each call, those that
+ * are NULL vanish from the plan.
  */
-#define AT_ROWS(tbl, alias, last_comm, recent, total, end_time, end_reason) \
-	"SELECT " alias ".id, " alias ".uuid, " alias ".project, " alias ".address, " alias ".scope, " \
-	alias ".client_id, " alias ".user_agent, " alias ".node, " alias ".start_time, " last_comm " AS last_comm, " \
-	alias ".page_ids, " recent " AS recent_bytes_sent, " total " AS total_bytes_sent, " \
-	alias ".attributes, " end_time " AS end_time, " end_reason " AS end_reason, " \
-	"CASE WHEN pg_catalog.cardinality(" alias ".login_times) = 0 " \
-	"THEN CASE WHEN " alias ".authenticated THEN " alias ".username::text END " \
-	"ELSE " alias ".login_users[pg_catalog.width_bucket($1, " alias ".login_times)] END AS who " \
-	"FROM " tbl " " alias " "
+#define AT_WHO(a) \
+	"(CASE WHEN pg_catalog.cardinality(" a ".login_times) = 0 " \
+	"THEN CASE WHEN " a ".authenticated THEN " a ".username::text END " \
+	"ELSE " a ".login_users[pg_catalog.width_bucket($1, " a ".login_times)] END)"
+#define AT_USER_FILTER(who) \
+	"($2::text IS NULL OR (COALESCE(" who ", 'Unauthenticated') COLLATE \"C\") LIKE $2) AND " \
+	"($3::text IS NULL OR (COALESCE(" who ", 'Unauthenticated') COLLATE \"C\") ~ $3) AND " \
+	"($4::text IS NULL OR (COALESCE(" who ", 'Unauthenticated') COLLATE \"default\") ~ $4) AND "
+#define AT_PARAMS 7, {TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
 
-SessionPlan query_at = {
+/* Open sessions (the live values are volatile: computed once, in a subquery) */
+SessionPlan query_at_open = {
 	"SELECT id, uuid, COALESCE(who, 'Unauthenticated') COLLATE \"default\" AS username, "
 	"who IS NOT NULL AS authenticated, project, address, scope, scope = 'designer' AS is_designer, "
 	"client_id, user_agent, node, start_time, last_comm, "
 	"GREATEST(session.elapsed_ms(start_time, $1), 0) AS uptime_ms, "
-	"GREATEST(session.elapsed_ms(last_comm, COALESCE(end_time, " TS_NOW ")), 0) AS last_comm_ms, "
+	"GREATEST(session.elapsed_ms(last_comm, " TS_NOW "), 0) AS last_comm_ms, "
 	"pg_catalog.cardinality(page_ids) AS active_pages, page_ids, recent_bytes_sent, "
-	"total_bytes_sent, attributes, end_time, end_reason FROM ("
-	AT_ROWS("session_storage.sessions", "s", LIVE_LAST_COMM_OF("s"),
-			"session.live_recent_bytes(s.id, s.recent_bytes_sent)",
-			"session.live_total_bytes(s.id, s.total_bytes_sent)", "NULL::timestamptz", "NULL::text")
-	"WHERE s.start_time <= $1 "
-	"UNION ALL "
-	AT_ROWS("session_storage.ended_sessions", "e", "e.last_comm", "e.recent_bytes_sent",
-			"e.total_bytes_sent", "e.end_time", "e.end_reason")
-	"WHERE e.end_time > $1 AND e.start_time <= $1"
-	") a(id, uuid, project, address, scope, client_id, user_agent, node, start_time, last_comm, "
-	"page_ids, recent_bytes_sent, total_bytes_sent, attributes, end_time, end_reason, who) "
-	"WHERE ($2::text IS NULL OR (COALESCE(who, 'Unauthenticated') COLLATE \"C\") LIKE $2) AND "
-	"($3::text IS NULL OR (COALESCE(who, 'Unauthenticated') COLLATE \"C\") ~ $3) AND "
-	"($4::text IS NULL OR (COALESCE(who, 'Unauthenticated') COLLATE \"default\") ~ $4) AND "
-	PROJECT_FILTER(5, 6, 7),
-	7, {TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
+	"total_bytes_sent, attributes, NULL::timestamptz AS end_time, NULL::text AS end_reason FROM ("
+	"SELECT s.id, s.uuid, s.project, s.address, s.scope, s.client_id, s.user_agent, s.node, "
+	"s.start_time, " LIVE_LAST_COMM_OF("s") " AS last_comm, s.page_ids, "
+	"session.live_recent_bytes(s.id, s.recent_bytes_sent) AS recent_bytes_sent, "
+	"session.live_total_bytes(s.id, s.total_bytes_sent) AS total_bytes_sent, s.attributes, "
+	AT_WHO("s") " AS who FROM session_storage.sessions s WHERE s.start_time <= $1"
+	") a WHERE " AT_USER_FILTER("who") PROJECT_FILTER(5, 6, 7),
+	AT_PARAMS
+};
+
+/* Ended sessions, one flat statement (each row read once, projected once) */
+SessionPlan query_at_ended = {
+	"SELECT e.id, e.uuid, COALESCE(" AT_WHO("e") ", 'Unauthenticated') COLLATE \"default\" AS username, "
+	AT_WHO("e") " IS NOT NULL AS authenticated, e.project, e.address, e.scope, "
+	"e.scope = 'designer' AS is_designer, e.client_id, e.user_agent, e.node, e.start_time, e.last_comm, "
+	"GREATEST(session.elapsed_ms(e.start_time, $1), 0) AS uptime_ms, "
+	"GREATEST(session.elapsed_ms(e.last_comm, e.end_time), 0) AS last_comm_ms, "
+	"pg_catalog.cardinality(e.page_ids) AS active_pages, e.page_ids, e.recent_bytes_sent, "
+	"e.total_bytes_sent, e.attributes, e.end_time, e.end_reason "
+	"FROM session_storage.ended_sessions e WHERE e.end_time > $1 AND e.start_time <= $1 AND "
+	AT_USER_FILTER(AT_WHO("e")) PROJECT_FILTER_OF("e.project", 5, 6, 7),
+	AT_PARAMS
 };
 
 /* -------------------------------------------------------- heartbeat buffer */

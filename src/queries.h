@@ -57,7 +57,8 @@ extern SessionPlan query_concurrency;
 
 /* history.c: import and the sessions open at an instant */
 extern SessionPlan query_import;
-extern SessionPlan query_at;
+extern SessionPlan query_at_open;
+extern SessionPlan query_at_ended;
 
 /* hbuf_table.c (which sessions are open) and hbuf_flush.c (the flush) */
 extern SessionPlan query_hbuf_open_ids;

@@ -98,7 +98,7 @@ extern int	session_exec_latest(SessionPlan *sp, Datum *values, const char *nulls
 extern int	session_exec_nestloop(SessionPlan *sp, Datum *values, const char *nulls);
 extern void session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
 									 Datum *values, const bool *nulls);
-extern void session_exec_into_result_by_start(FunctionCallInfo fcinfo, SessionPlan *sp,
+extern void session_exec_into_result_by_start(FunctionCallInfo fcinfo, SessionPlan **sps, int n,
 											  Datum *values, const bool *nulls);
 
 /* events.c: the event log */

@@ -122,7 +122,6 @@ exec_into(SessionPlan *sp, Datum *values, const bool *nulls, DestReceiver *dest)
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan_extended failed for \"%s\": %s",
 			 sp->sql, SPI_result_code_string(rc));
-	dest->rDestroy(dest);
 }
 
 #define RESULT_TYPE_MISMATCH gettext_noop("internal statement does not return the function's result type")
@@ -145,6 +144,7 @@ session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
 									rsinfo->econtext->ecxt_per_query_memory,
 									true, rsinfo->setDesc, RESULT_TYPE_MISMATCH);
 	exec_into(sp, values, nulls, dest);
+	dest->rDestroy(dest);
 }
 
 /* ---------------------------------------------------------------------------
@@ -176,6 +176,7 @@ typedef struct OrderedReceiver
 	OrderedRow *rows;
 	int64		nrows;
 	int64		maxrows;
+	Size		bytes;			/* of the rows' tuples */
 } OrderedReceiver;
 
 static int
@@ -195,8 +196,11 @@ ordered_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	OrderedReceiver *r = (OrderedReceiver *) self;
 	MemoryContext old = MemoryContextSwitchTo(r->cxt);
 
-	r->map = convert_tuples_by_position(typeinfo, r->rsinfo->setDesc, RESULT_TYPE_MISMATCH);
+	/* each statement's columns must match the result type */
 	if (r->map != NULL)
+		free_conversion_map(r->map);
+	r->map = convert_tuples_by_position(typeinfo, r->rsinfo->setDesc, RESULT_TYPE_MISMATCH);
+	if (r->map != NULL && r->converted == NULL)
 		r->converted = MakeSingleTupleTableSlot(r->rsinfo->setDesc, &TTSOpsVirtual);
 	MemoryContextSwitchTo(old);
 }
@@ -226,16 +230,41 @@ ordered_receive(TupleTableSlot *slot, DestReceiver *self)
 	if (isnull)
 		row->id = 0;
 	row->tuple = ExecCopySlotMinimalTuple(slot);
+	r->bytes += row->tuple->t_len;
 	MemoryContextSwitchTo(old);
 	return true;
 }
 
+/* A statement ended: its rows wait for the others' (ordered_finish). */
 static void
 ordered_shutdown(DestReceiver *self)
 {
-	OrderedReceiver *r = (OrderedReceiver *) self;
-	TupleTableSlot *slot = MakeSingleTupleTableSlot(r->rsinfo->setDesc, &TTSOpsMinimalTuple);
+}
 
+/* Every statement ended: store the rows in order. */
+static void
+ordered_finish(OrderedReceiver *r)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(r->rsinfo->setDesc, &TTSOpsMinimalTuple);
+	Size		kbytes = r->bytes / 1024 + 1;
+
+	/*
+	 * The rows are in memory already: a result store that holds them in
+	 * memory too (each row is freed once stored) needs no more memory at its
+	 * peak than they do, and does not write them to a temporary file and
+	 * read them back, as one limited to work_mem would.
+	 */
+	if (kbytes > (Size) work_mem && kbytes < (Size) MAX_KILOBYTES - (Size) work_mem)
+	{
+		MemoryContext old = MemoryContextSwitchTo(r->cxt);
+		Tuplestorestate *store =
+			tuplestore_begin_heap((r->rsinfo->allowedModes & SFRM_Materialize_Random) != 0,
+								  false, work_mem + (int) kbytes);
+
+		MemoryContextSwitchTo(old);
+		tuplestore_end(r->rsinfo->setResult);
+		r->rsinfo->setResult = store;
+	}
 	qsort(r->rows, r->nrows, sizeof(OrderedRow), ordered_row_cmp);
 	for (int64 i = 0; i < r->nrows; i++)
 	{
@@ -277,11 +306,12 @@ result_att(TupleDesc desc, const char *name)
 }
 
 /*
- * session_exec_into_result for a statement that returns session_info rows
- * in no particular order: they are stored in start_time, id order.
+ * session_exec_into_result for statements that return session_info rows in
+ * no particular order: the rows of all of them are stored in start_time, id
+ * order.
  */
 void
-session_exec_into_result_by_start(FunctionCallInfo fcinfo, SessionPlan *sp,
+session_exec_into_result_by_start(FunctionCallInfo fcinfo, SessionPlan **sps, int n,
 								  Datum *values, const bool *nulls)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -296,5 +326,8 @@ session_exec_into_result_by_start(FunctionCallInfo fcinfo, SessionPlan *sp,
 	r->start_att = result_att(rsinfo->setDesc, "start_time");
 	r->id_att = result_att(rsinfo->setDesc, "id");
 	r->cxt = rsinfo->econtext->ecxt_per_query_memory;
-	exec_into(sp, values, nulls, &r->pub);
+	for (int i = 0; i < n; i++)
+		exec_into(sps[i], values, nulls, &r->pub);
+	ordered_finish(r);
+	r->pub.rDestroy(&r->pub);
 }
