@@ -187,6 +187,26 @@ ok(poll_until($node, 'postgres', "SELECT end_reason FROM session.history WHERE i
 is(sql("SELECT total_bytes_sent FROM session.history WHERE id = $y"), '4', '... with the bytes of all four');
 $_->quit for @beaters, $closer;
 
+# the one order that deadlocks with shared claims (doc/internals.md): two
+# transactions heartbeat a session, then both close it; the deadlock detector
+# ends one of them (40P01), the other closes the session
+my $z = sql("SELECT session.open_session('zoe', 'p')");
+my $log_at = -s $node->logfile;
+my ($c1, $c2) = map { $node->background_psql('postgres', on_error_stop => 0) } 1 .. 2;
+$_->query_safe("SET deadlock_timeout = '100ms'; BEGIN; SELECT session.heartbeat($z, 1)") for $c1, $c2;
+$c1->query_until(qr/closing/, "\\echo closing\nSELECT session.close_session($z);\n");
+ok( poll_until(
+		$node, 'postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%close_session($z)%'",
+		'1', 30),
+	'two transactions heartbeat one session; a close waits for the other');
+$c2->query("SELECT session.close_session($z)");
+$_->query('COMMIT') for $c2, $c1;
+ok($node->log_contains('deadlock detected', $log_at),
+	'... and when the other closes it too, the deadlock detector ends one of them (40P01)');
+is(sql("SELECT count(*) FROM session.history WHERE id = $z"), '1', '... and the other closes the session');
+$_->quit for $c1, $c2;
+
 is((() = slurp_file($node->logfile) =~ /taken over from an ended transaction/g), 0,
 	'every transaction released the entries it claimed');
 
