@@ -936,7 +936,7 @@ wl_report() {
 		SELECT session_storage.create_history_partition(d::date)
 		FROM generate_series((now() AT TIME ZONE 'UTC')::date - $REPORT_DAYS - 1, (now() AT TIME ZONE 'UTC')::date - 1, '1 day') d
 		WHERE to_regclass('session_storage.ended_sessions_' || to_char(d, 'YYYYMMDD')) IS NULL" >/dev/null &&
-		load b_report load_report_history.sql 1 "$REPORT_HISTORY" -v users="$USERS" -v days="$REPORT_DAYS" &&
+		load b_report load_report_history.sql 1 "$REPORT_HISTORY" -v users="$USERS" -v days="$REPORT_DAYS" -v total="$REPORT_HISTORY" &&
 		q b_report "VACUUM ANALYZE session_storage.ended_sessions" || {
 		harness_error "report history"
 		return 0
