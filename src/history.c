@@ -61,7 +61,7 @@ session_get_session_info_at(PG_FUNCTION_ARGS)
 	Datum		values[7];
 	bool		nulls[7];
 	int			nestlevel;
-	SessionPlan *plans[] = {&query_at_open, &query_at_ended};
+	DestReceiver *dest;
 
 	session_require_arg(fcinfo, 0, "at");
 	at = PG_GETARG_TIMESTAMPTZ(0);
@@ -89,15 +89,27 @@ session_get_session_info_at(PG_FUNCTION_ARGS)
 	 * A plan for this instant: which partitions to read, and from which
 	 * side the partition of its day is read cheaper, depend on the value
 	 * (a generic plan would read every partition's index with guessed
-	 * selectivities).
+	 * selectivities).  The history is read by its indexes only: the planner
+	 * multiplies the selectivities of end_time > at and start_time <= at as
+	 * if they were independent, which overestimates the sessions open at an
+	 * instant in the middle of a day several times over and makes it read
+	 * the whole day instead (measured: 32 ms instead of 6, for 9,400 of a
+	 * day's 111,000 sessions).  Where most of a partition is open at the
+	 * instant, a bitmap scan reads its pages in order, as a sequential scan
+	 * would.  The open sessions keep the planner's choice.
 	 */
 	InitMaterializedSRF(fcinfo, 0);
 	session_spi_connect(&spi);
 	nestlevel = NewGUCNestLevel();
 	(void) set_config_option("plan_cache_mode", "force_custom_plan", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	session_exec_into_result_by_start(fcinfo, plans, lengthof(plans), values, nulls);
+	dest = session_ordered_result(fcinfo);
+	session_exec_into(&query_at_open, values, nulls, dest);
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	session_exec_into(&query_at_ended, values, nulls, dest);
 	AtEOXact_GUC(true, nestlevel);
+	session_ordered_result_finish(dest);
 	session_spi_finish(&spi);
 	return (Datum) 0;
 }

@@ -392,7 +392,7 @@ SessionPlan query_import = {
 
 /*
  * The sessions open at $1, in two statements whose rows the caller stores
- * in start_time, id order (session_exec_into_result_by_start): open ones
+ * in start_time, id order (session_ordered_result): open ones
  * that started by then, and ended ones with start_time <= $1 < end_time.
  * The end_time condition prunes the partitions of the days before, and
  * each partition's (start_time, end_time) or (end_time, start_time) index
@@ -400,14 +400,16 @@ SessionPlan query_import = {
  * The user is the one of the last login entry at or before $1 (a row
  * without entries: its username, for the whole session), found by a binary
  * search (width_bucket) in login_times, which every writer keeps in time
- * order.  Filters on the computed username ($2-$4) and the project
- * ($5-$7), as the listing's; with a custom plan for each call, those that
- * are NULL vanish from the plan.
+ * order; the username column carries it (NULL: nobody logged in then), and
+ * the receiver makes username and authenticated of it, so that it is
+ * computed once a row.  Filters on the computed username ($2-$4) and the
+ * project ($5-$7), as the listing's; with a custom plan for each call,
+ * those that are NULL vanish from the plan.
  */
 #define AT_WHO(a) \
-	"(CASE WHEN pg_catalog.cardinality(" a ".login_times) = 0 " \
-	"THEN CASE WHEN " a ".authenticated THEN " a ".username::text END " \
-	"ELSE " a ".login_users[pg_catalog.width_bucket($1, " a ".login_times)] END)"
+	"COALESCE(" a ".login_users[pg_catalog.width_bucket($1, " a ".login_times)], " \
+	"CASE WHEN pg_catalog.cardinality(" a ".login_times) = 0 AND " a ".authenticated " \
+	"THEN " a ".username::text END)"
 #define AT_USER_FILTER(who) \
 	"($2::text IS NULL OR (COALESCE(" who ", 'Unauthenticated') COLLATE \"C\") LIKE $2) AND " \
 	"($3::text IS NULL OR (COALESCE(" who ", 'Unauthenticated') COLLATE \"C\") ~ $3) AND " \
@@ -416,8 +418,8 @@ SessionPlan query_import = {
 
 /* Open sessions (the live values are volatile: computed once, in a subquery) */
 SessionPlan query_at_open = {
-	"SELECT id, uuid, COALESCE(who, 'Unauthenticated') COLLATE \"default\" AS username, "
-	"who IS NOT NULL AS authenticated, project, address, scope, scope = 'designer' AS is_designer, "
+	"SELECT id, uuid, who AS username, NULL::boolean AS authenticated, "
+	"project, address, scope, scope = 'designer' AS is_designer, "
 	"client_id, user_agent, node, start_time, last_comm, "
 	"GREATEST(session.elapsed_ms(start_time, $1), 0) AS uptime_ms, "
 	"GREATEST(session.elapsed_ms(last_comm, " TS_NOW "), 0) AS last_comm_ms, "
@@ -434,8 +436,8 @@ SessionPlan query_at_open = {
 
 /* Ended sessions, one flat statement (each row read once, projected once) */
 SessionPlan query_at_ended = {
-	"SELECT e.id, e.uuid, COALESCE(" AT_WHO("e") ", 'Unauthenticated') COLLATE \"default\" AS username, "
-	AT_WHO("e") " IS NOT NULL AS authenticated, e.project, e.address, e.scope, "
+	"SELECT e.id, e.uuid, " AT_WHO("e") " AS username, NULL::boolean AS authenticated, "
+	"e.project, e.address, e.scope, "
 	"e.scope = 'designer' AS is_designer, e.client_id, e.user_agent, e.node, e.start_time, e.last_comm, "
 	"GREATEST(session.elapsed_ms(e.start_time, $1), 0) AS uptime_ms, "
 	"GREATEST(session.elapsed_ms(e.last_comm, e.end_time), 0) AS last_comm_ms, "

@@ -98,8 +98,10 @@ extern int	session_exec_latest(SessionPlan *sp, Datum *values, const char *nulls
 extern int	session_exec_nestloop(SessionPlan *sp, Datum *values, const char *nulls);
 extern void session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
 									 Datum *values, const bool *nulls);
-extern void session_exec_into_result_by_start(FunctionCallInfo fcinfo, SessionPlan **sps, int n,
-											  Datum *values, const bool *nulls);
+extern DestReceiver *session_ordered_result(FunctionCallInfo fcinfo);
+extern void session_exec_into(SessionPlan *sp, Datum *values, const bool *nulls,
+							  DestReceiver *dest);
+extern void session_ordered_result_finish(DestReceiver *dest);
 
 /* events.c: the event log */
 extern bool session_events_prepare(void);

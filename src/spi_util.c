@@ -15,6 +15,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/params.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -154,6 +155,10 @@ session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
  * rows in the statement costs more than the rest of a large listing
  * (tuplesort copies every row twice); this receiver keeps each row once,
  * sorts pointers by the two keys, and stores the rows in that order.
+ * The statements give in the username column the user logged in (NULL:
+ * nobody) and NULL for authenticated; the receiver makes the two columns of
+ * it (Unauthenticated and false, or the user and true), so that the
+ * statement computes the user once a row.
  * ---------------------------------------------------------------------------
  */
 
@@ -170,13 +175,18 @@ typedef struct OrderedReceiver
 	ReturnSetInfo *rsinfo;
 	int			start_att;		/* 1-based, in the result type */
 	int			id_att;
+	int			user_att;
+	int			auth_att;
+	Datum		unauthenticated;	/* the username of nobody logged in */
+	Datum	   *values;			/* a row, as the result type's */
+	bool	   *nulls;
 	TupleConversionMap *map;	/* NULL: rows already have the result type */
 	TupleTableSlot *converted;
 	MemoryContext cxt;			/* the rows' (per-query memory) */
 	OrderedRow *rows;
 	int64		nrows;
 	int64		maxrows;
-	Size		bytes;			/* of the rows' tuples */
+	Size		bytes;			/* what a result store charges for the rows */
 } OrderedReceiver;
 
 static int
@@ -229,8 +239,20 @@ ordered_receive(TupleTableSlot *slot, DestReceiver *self)
 	row->id = DatumGetInt64(slot_getattr(slot, r->id_att, &isnull));
 	if (isnull)
 		row->id = 0;
-	row->tuple = ExecCopySlotMinimalTuple(slot);
-	r->bytes += row->tuple->t_len;
+	/* the user logged in (NULL: nobody) makes username and authenticated */
+	slot_getallattrs(slot);
+	memcpy(r->values, slot->tts_values, sizeof(Datum) * slot->tts_tupleDescriptor->natts);
+	memcpy(r->nulls, slot->tts_isnull, sizeof(bool) * slot->tts_tupleDescriptor->natts);
+	r->values[r->auth_att - 1] = BoolGetDatum(!r->nulls[r->user_att - 1]);
+	r->nulls[r->auth_att - 1] = false;
+	if (r->nulls[r->user_att - 1])
+	{
+		r->values[r->user_att - 1] = r->unauthenticated;
+		r->nulls[r->user_att - 1] = false;
+	}
+	row->tuple = heap_form_minimal_tuple(r->rsinfo->setDesc, r->values, r->nulls);
+	/* as a store counts a row: its chunk, and two places in its array */
+	r->bytes += GetMemoryChunkSpace(row->tuple) + 2 * sizeof(void *);
 	MemoryContextSwitchTo(old);
 	return true;
 }
@@ -307,12 +329,13 @@ result_att(TupleDesc desc, const char *name)
 
 /*
  * session_exec_into_result for statements that return session_info rows in
- * no particular order: the rows of all of them are stored in start_time, id
- * order.
+ * no particular order: session_ordered_result makes the receiver, each
+ * session_exec_into sends one statement's rows to it, and
+ * session_ordered_result_finish stores the rows of all of them in
+ * start_time, id order.
  */
-void
-session_exec_into_result_by_start(FunctionCallInfo fcinfo, SessionPlan **sps, int n,
-								  Datum *values, const bool *nulls)
+DestReceiver *
+session_ordered_result(FunctionCallInfo fcinfo)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OrderedReceiver *r = palloc0(sizeof(OrderedReceiver));
@@ -325,9 +348,25 @@ session_exec_into_result_by_start(FunctionCallInfo fcinfo, SessionPlan **sps, in
 	r->rsinfo = rsinfo;
 	r->start_att = result_att(rsinfo->setDesc, "start_time");
 	r->id_att = result_att(rsinfo->setDesc, "id");
+	r->user_att = result_att(rsinfo->setDesc, "username");
+	r->auth_att = result_att(rsinfo->setDesc, "authenticated");
 	r->cxt = rsinfo->econtext->ecxt_per_query_memory;
-	for (int i = 0; i < n; i++)
-		exec_into(sps[i], values, nulls, &r->pub);
-	ordered_finish(r);
-	r->pub.rDestroy(&r->pub);
+	r->unauthenticated = PointerGetDatum(cstring_to_text("Unauthenticated"));
+	r->values = palloc(sizeof(Datum) * rsinfo->setDesc->natts);
+	r->nulls = palloc(sizeof(bool) * rsinfo->setDesc->natts);
+	return &r->pub;
+}
+
+void
+session_exec_into(SessionPlan *sp, Datum *values, const bool *nulls, DestReceiver *dest)
+{
+	exec_into(sp, values, nulls, dest);
+}
+
+void
+session_ordered_result_finish(DestReceiver *dest)
+{
+	Assert(dest->receiveSlot == ordered_receive);
+	ordered_finish((OrderedReceiver *) dest);
+	dest->rDestroy(dest);
 }

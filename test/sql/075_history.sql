@@ -11,7 +11,7 @@
 \pset pager off
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(112);
+SELECT plan(116);
 
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL DateStyle = 'ISO, YMD';
@@ -384,19 +384,20 @@ CREATE TEMP TABLE instants AS
 	SELECT timestamptz '2026-02-02 00:00+00' + random() * interval '26 hours' AS t FROM generate_series(1, 60)
 	UNION ALL SELECT '2026-02-02 05:00+00' UNION ALL SELECT '2026-02-02 12:00+00';
 -- the scan: every session open at t, with the login that holds t
-CREATE FUNCTION pg_temp.scan_at(t timestamptz) RETURNS TABLE (id bigint, username text) LANGUAGE sql AS $$
-	SELECT s.id, coalesce((SELECT l.username FROM session.logins l WHERE l.session_id = s.id
-						   AND l.login_time <= t AND (l.logout_time IS NULL OR l.logout_time > t)), 'Unauthenticated')
+CREATE FUNCTION pg_temp.scan_at(t timestamptz) RETURNS TABLE (id bigint, username text, authenticated boolean) LANGUAGE sql AS $$
+	SELECT s.id, coalesce(l.username, 'Unauthenticated'), l.username IS NOT NULL
 	FROM (SELECT id, start_time, end_time FROM session.history UNION ALL SELECT id, start_time, NULL FROM session.active_sessions) s
+	LEFT JOIN LATERAL (SELECT l.username FROM session.logins l WHERE l.session_id = s.id
+					   AND l.login_time <= t AND (l.logout_time IS NULL OR l.logout_time > t)) l ON true
 	WHERE s.start_time <= t AND (s.end_time IS NULL OR s.end_time > t)
 $$;
 SELECT ok((SELECT count(*) FROM instants i, pg_temp.scan_at(i.t)) > 200, 'the instants see many sessions');
-SELECT is_empty($$SELECT i.t, a.id, a.username FROM instants i, session.get_session_info_at(i.t) a
+SELECT is_empty($$SELECT i.t, a.id, a.username, a.authenticated FROM instants i, session.get_session_info_at(i.t) a
 				  EXCEPT ALL SELECT i.t, s.* FROM instants i, pg_temp.scan_at(i.t) s$$,
 				'get_session_info_at returns nothing the scan does not ...');
 SELECT is_empty($$SELECT i.t, s.* FROM instants i, pg_temp.scan_at(i.t) s
-				  EXCEPT ALL SELECT i.t, a.id, a.username FROM instants i, session.get_session_info_at(i.t) a$$,
-				'... and everything it does, with the user logged in at that instant');
+				  EXCEPT ALL SELECT i.t, a.id, a.username, a.authenticated FROM instants i, session.get_session_info_at(i.t) a$$,
+				'... and everything it does, with the user logged in at that instant (authenticated: someone was)');
 SELECT is_empty($$SELECT i.t, a.id FROM instants i, session.get_session_info_at(i.t, 'u1.*', 'cc_[02]') a
 				  EXCEPT ALL SELECT i.t, s.id FROM instants i, pg_temp.scan_at(i.t) s
 				  JOIN (SELECT id, project FROM session.history UNION ALL SELECT id, project FROM session.active_sessions) h USING (id)
@@ -422,6 +423,24 @@ SELECT ok((SELECT count(*) FROM session.get_session_info_at('2026-02-02 12:00+00
 SELECT is((SELECT string_agg(coalesce(end_time::text, 'open'), ',') FROM session.get_session_info_at('2026-02-02 05:00+00') WHERE node = 'node-9'),
 		  'open', 'an open session is returned from its start (end_time NULL) ...');
 SELECT ok(NOT EXISTS (SELECT FROM session.get_session_info_at('2026-02-02 04:59:59+00') WHERE node = 'node-9'), '... and not before');
+-- rows larger than work_mem: kept in memory, the same rows in the same order
+SELECT is(session.import_sessions((SELECT jsonb_agg(jsonb_build_object('project', 'wm', 'username', 'wm' || i,
+				'user_agent', repeat('w', 200), 'start_time', timestamptz '2026-01-20 10:00+00' + i * interval '1 second',
+				'end_time', timestamptz '2026-01-20 14:00+00' - i * interval '1 second')) FROM generate_series(1, 500) i)), 500::bigint,
+		  '500 sessions open at 2026-01-20 12:00');
+CREATE TEMP TABLE at_wm AS SELECT * FROM session.get_session_info_at('2026-01-20 12:00+00');
+SET LOCAL work_mem = 64;
+SELECT ok((SELECT sum(pg_column_size(a.*)) FROM at_wm a) > 64 * 1024, 'their rows exceed a work_mem of 64kB');
+SELECT results_eq($$SELECT a::text FROM session.get_session_info_at('2026-01-20 12:00+00') a$$,
+				  $$SELECT a::text FROM at_wm a ORDER BY start_time, id$$,
+				  '... and come back the same with it, in start_time, id order');
+RESET work_mem;
+-- the settings its statements run with are the caller's again afterwards
+SET LOCAL enable_seqscan = on;
+SET LOCAL plan_cache_mode = auto;
+SELECT is((SELECT count(*) FROM session.get_session_info_at('2026-01-20 12:00+00'))::text
+		  || current_setting('enable_seqscan') || current_setting('plan_cache_mode'),
+		  (SELECT count(*) FROM at_wm)::text || 'onauto', 'the caller''s enable_seqscan and plan_cache_mode are left as they were');
 SELECT throws_ok($$SELECT * FROM session.get_session_info_at(NULL)$$, '22004', 'at must not be null', 'a NULL instant: 22004');
 SELECT throws_ok($$SELECT * FROM session.get_session_info_at('infinity')$$, '22008', 'at must be a finite time', 'an infinite instant: 22008');
 SELECT throws_ok($$SELECT * FROM session.get_session_info_at(clock_timestamp() + interval '1 hour')$$, '22008', 'at must not be in the future',
