@@ -182,12 +182,54 @@ typedef struct OrderedReceiver
 	bool	   *nulls;
 	TupleConversionMap *map;	/* NULL: rows already have the result type */
 	TupleTableSlot *converted;
-	MemoryContext cxt;			/* the rows' (per-query memory) */
+	MemoryContext cxt;			/* per-query memory */
+	MemoryContext rowcxt;		/* the rows' and their store's (result_memory) */
 	OrderedRow *rows;
 	int64		nrows;
 	int64		maxrows;
 	Size		bytes;			/* what a result store charges for the rows */
 } OrderedReceiver;
+
+/*
+ * The memory of the rows and of the result store that holds them, kept by
+ * the backend from one call to the next: a large listing writes megabytes,
+ * and memory new to the process costs a page fault for every 4 kB written
+ * (measured: ~1,100 faults and ~15% of a call of 9,400 rows).  Its first
+ * block (RESULT_MEMORY_KEPT) survives a reset; it is reset when a call
+ * starts and no result of an earlier call is still being read, so what a
+ * query that failed left in it goes then.  Results are counted out when
+ * the memory of the query that reads them goes (a reset callback), however
+ * that query ended.
+ */
+#define RESULT_MEMORY_KEPT (8 * 1024 * 1024)
+
+static MemoryContext result_cxt = NULL;
+static int	results_read = 0;
+
+static void
+result_released(void *arg)
+{
+	results_read--;
+}
+
+static MemoryContext
+result_memory(MemoryContext per_query)
+{
+	MemoryContextCallback *cb;
+
+	if (result_cxt == NULL)
+		result_cxt = AllocSetContextCreate(TopMemoryContext, "session ordered results",
+										   RESULT_MEMORY_KEPT, ALLOCSET_DEFAULT_INITSIZE,
+										   ALLOCSET_DEFAULT_MAXSIZE);
+	else if (results_read == 0)
+		MemoryContextReset(result_cxt);
+	cb = MemoryContextAlloc(per_query, sizeof(MemoryContextCallback));
+	cb->func = result_released;
+	cb->arg = NULL;
+	MemoryContextRegisterResetCallback(per_query, cb);
+	results_read++;
+	return result_cxt;
+}
 
 static int
 ordered_row_cmp(const void *a, const void *b)
@@ -219,7 +261,7 @@ static bool
 ordered_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	OrderedReceiver *r = (OrderedReceiver *) self;
-	MemoryContext old = MemoryContextSwitchTo(r->cxt);
+	MemoryContext old = MemoryContextSwitchTo(r->rowcxt);
 	OrderedRow *row;
 	bool		isnull;
 
@@ -272,13 +314,14 @@ ordered_finish(OrderedReceiver *r)
 
 	/*
 	 * The rows are in memory already: a result store that holds them in
-	 * memory too (each row is freed once stored) needs no more memory at its
-	 * peak than they do, and does not write them to a temporary file and
-	 * read them back, as one limited to work_mem would.
+	 * memory too (each row is freed once stored, and the store takes its
+	 * chunk) needs no more memory at its peak than they do, and does not
+	 * write them to a temporary file and read them back, as one limited to
+	 * work_mem would.
 	 */
-	if (kbytes > (Size) work_mem && kbytes < (Size) MAX_KILOBYTES - (Size) work_mem)
+	if (kbytes < (Size) MAX_KILOBYTES - (Size) work_mem)
 	{
-		MemoryContext old = MemoryContextSwitchTo(r->cxt);
+		MemoryContext old = MemoryContextSwitchTo(r->rowcxt);
 		Tuplestorestate *store =
 			tuplestore_begin_heap((r->rsinfo->allowedModes & SFRM_Materialize_Random) != 0,
 								  false, work_mem + (int) kbytes);
@@ -351,6 +394,7 @@ session_ordered_result(FunctionCallInfo fcinfo)
 	r->user_att = result_att(rsinfo->setDesc, "username");
 	r->auth_att = result_att(rsinfo->setDesc, "authenticated");
 	r->cxt = rsinfo->econtext->ecxt_per_query_memory;
+	r->rowcxt = result_memory(r->cxt);
 	r->unauthenticated = PointerGetDatum(cstring_to_text("Unauthenticated"));
 	r->values = palloc(sizeof(Datum) * rsinfo->setDesc->natts);
 	r->nulls = palloc(sizeof(bool) * rsinfo->setDesc->natts);

@@ -11,7 +11,7 @@
 \pset pager off
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(116);
+SELECT plan(118);
 
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL DateStyle = 'ISO, YMD';
@@ -435,6 +435,25 @@ SELECT results_eq($$SELECT a::text FROM session.get_session_info_at('2026-01-20 
 				  $$SELECT a::text FROM at_wm a ORDER BY start_time, id$$,
 				  '... and come back the same with it, in start_time, id order');
 RESET work_mem;
+-- the backend keeps the memory of its listings (8 MB) for the next ones, and
+-- what a query that failed while reading them left there is freed by the next
+CREATE FUNCTION pg_temp.fail_reading(n integer) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	failed integer := 0;
+BEGIN
+	FOR i IN 1 .. n LOOP
+		BEGIN
+			PERFORM 1 / (a.id - a.id) FROM session.get_session_info_at('2026-01-20 12:00+00') a;
+		EXCEPTION WHEN division_by_zero THEN
+			failed := failed + 1;
+		END;
+	END LOOP;
+	RETURN failed;
+END
+$$;
+SELECT is(pg_temp.fail_reading(100), 100, '100 queries fail while reading a listing of 500 rows ...');
+SELECT cmp_ok((SELECT total_bytes FROM pg_backend_memory_contexts WHERE name = 'session ordered results'), '<',
+			  9 * 1024 * 1024::bigint, '... and the memory the backend keeps for listings stays at 8 MB');
 -- the settings its statements run with are the caller's again afterwards
 SET LOCAL enable_seqscan = on;
 SET LOCAL plan_cache_mode = auto;
