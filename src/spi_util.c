@@ -231,16 +231,33 @@ result_memory(MemoryContext per_query)
 	return result_cxt;
 }
 
-static int
-ordered_row_cmp(const void *a, const void *b)
+static inline int
+ordered_row_cmp(const OrderedRow *x, const OrderedRow *y)
 {
-	const OrderedRow *x = a;
-	const OrderedRow *y = b;
-
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
 	return (x->id > y->id) - (x->id < y->id);
 }
+
+/* ordered_rows_sort: a quicksort with the comparison inlined */
+#define ST_SORT ordered_rows_sort
+#define ST_ELEMENT_TYPE OrderedRow
+#define ST_COMPARE(a, b) ordered_row_cmp(a, b)
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
+ * The rows are read in sorted order, which is not the order they lie in
+ * memory: each would wait for its first cache line without a hint.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define ROW_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define ROW_PREFETCH(p) ((void) (p))
+#endif
+#define ROW_PREFETCH_AHEAD 8
 
 static void
 ordered_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
@@ -330,11 +347,13 @@ ordered_finish(OrderedReceiver *r)
 		tuplestore_end(r->rsinfo->setResult);
 		r->rsinfo->setResult = store;
 	}
-	qsort(r->rows, r->nrows, sizeof(OrderedRow), ordered_row_cmp);
+	ordered_rows_sort(r->rows, r->nrows);
 	for (int64 i = 0; i < r->nrows; i++)
 	{
 		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
+		if (i + ROW_PREFETCH_AHEAD < r->nrows)
+			ROW_PREFETCH(r->rows[i + ROW_PREFETCH_AHEAD].tuple);
 		ExecStoreMinimalTuple(r->rows[i].tuple, slot, true);
 		tuplestore_puttupleslot(r->rsinfo->setResult, slot);
 		ExecClearTuple(slot);	/* frees the row: the store has its copy */
