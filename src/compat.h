@@ -67,4 +67,16 @@
 #define session_regprefix_free(p) free(p)
 #endif
 
+/*
+ * A minimal tuple formed from values and nulls: 18 added an argument for
+ * extra space to allocate after the tuple (none here).
+ */
+#if PG_VERSION_NUM >= 180000
+#define session_form_minimal_tuple(desc, values, nulls) \
+	heap_form_minimal_tuple(desc, values, nulls, 0)
+#else
+#define session_form_minimal_tuple(desc, values, nulls) \
+	heap_form_minimal_tuple(desc, values, nulls)
+#endif
+
 #endif							/* SESSION_COMPAT_H */

@@ -309,7 +309,7 @@ ordered_receive(TupleTableSlot *slot, DestReceiver *self)
 		r->values[r->user_att - 1] = r->unauthenticated;
 		r->nulls[r->user_att - 1] = false;
 	}
-	row->tuple = heap_form_minimal_tuple(r->rsinfo->setDesc, r->values, r->nulls);
+	row->tuple = session_form_minimal_tuple(r->rsinfo->setDesc, r->values, r->nulls);
 	/* as a store counts a row: its chunk, and two places in its array */
 	r->bytes += GetMemoryChunkSpace(row->tuple) + 2 * sizeof(void *);
 	MemoryContextSwitchTo(old);
