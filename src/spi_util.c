@@ -98,8 +98,8 @@ session_exec_nestloop(SessionPlan *sp, Datum *values, const char *nulls)
 }
 
 /* Run a prepared read-only statement with its rows sent to dest. */
-static void
-exec_into(SessionPlan *sp, Datum *values, const bool *nulls, DestReceiver *dest)
+void
+session_exec_into(SessionPlan *sp, Datum *values, const bool *nulls, DestReceiver *dest)
 {
 	SPIExecuteOptions options;
 	ParamListInfo params = makeParamList(sp->nargs);
@@ -144,7 +144,7 @@ session_exec_into_result(FunctionCallInfo fcinfo, SessionPlan *sp,
 	SetTuplestoreDestReceiverParams(dest, rsinfo->setResult,
 									rsinfo->econtext->ecxt_per_query_memory,
 									true, rsinfo->setDesc, RESULT_TYPE_MISMATCH);
-	exec_into(sp, values, nulls, dest);
+	session_exec_into(sp, values, nulls, dest);
 	dest->rDestroy(dest);
 }
 
@@ -414,16 +414,10 @@ session_ordered_result(FunctionCallInfo fcinfo)
 	r->auth_att = result_att(rsinfo->setDesc, "authenticated");
 	r->cxt = rsinfo->econtext->ecxt_per_query_memory;
 	r->rowcxt = result_memory(r->cxt);
-	r->unauthenticated = PointerGetDatum(cstring_to_text("Unauthenticated"));
+	r->unauthenticated = PointerGetDatum(cstring_to_text(SESSION_UNAUTHENTICATED));
 	r->values = palloc(sizeof(Datum) * rsinfo->setDesc->natts);
 	r->nulls = palloc(sizeof(bool) * rsinfo->setDesc->natts);
 	return &r->pub;
-}
-
-void
-session_exec_into(SessionPlan *sp, Datum *values, const bool *nulls, DestReceiver *dest)
-{
-	exec_into(sp, values, nulls, dest);
 }
 
 void
